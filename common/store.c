@@ -418,17 +418,15 @@ int store_delete_many(struct store *st, const char *coll, const bson_t *filter, 
 	return r;
 }
 
-int store_session_open(struct store *st, const bson_t *info, bson_oid_t *ret_id, char *err,
+int store_session_open(struct store *st, const bson_oid_t *id, const bson_t *info, char *err,
 		       size_t errlen)
 {
 	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, "sessions");
 	bson_t doc = BSON_INITIALIZER;
 	bson_error_t e;
-	bson_oid_t id;
 	int r = 0;
 
-	bson_oid_init(&id, NULL);
-	BSON_APPEND_OID(&doc, "_id", &id);
+	BSON_APPEND_OID(&doc, "_id", id);
 	BSON_APPEND_DATE_TIME(&doc, "started_at", now_ms());
 	BSON_APPEND_NULL(&doc, "ended_at");
 	if (info)
@@ -436,8 +434,6 @@ int store_session_open(struct store *st, const bson_t *info, bson_oid_t *ret_id,
 	if (!mongoc_collection_insert_one(c, &doc, NULL, NULL, &e)) {
 		set_err(err, errlen, "insert into sessions failed: %s%s", e.message, "");
 		r = errno_of(&e);
-	} else {
-		bson_oid_copy(&id, ret_id);
 	}
 	bson_destroy(&doc);
 	mongoc_collection_destroy(c);

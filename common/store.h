@@ -83,9 +83,10 @@ int store_count(struct store *st, const char *coll, const bson_t *filter, int64_
 int store_delete_many(struct store *st, const char *coll, const bson_t *filter, int64_t *ret,
 		      char *err, size_t errlen);
 
-/* Insert the run's sessions document: {_id: new ObjectId, started_at: now, ended_at: null}
- * plus every field of info (may be NULL). *ret_id gets the _id. */
-int store_session_open(struct store *st, const bson_t *info, bson_oid_t *ret_id, char *err,
+/* Insert the run's sessions document: {_id: *id, started_at: now, ended_at: null} plus every
+ * field of info (may be NULL). The caller makes the id (bson_oid_init) so that documents can
+ * carry it before the server has answered. */
+int store_session_open(struct store *st, const bson_oid_t *id, const bson_t *info, char *err,
 		       size_t errlen);
 
 /* Close it: set ended_at = now and every field of fields (counters; may be NULL). */

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs=(build-essential pkg-config meson ninja-build
       libaudit-dev libmnl-dev libmongoc-dev libbson-dev libcmocka-dev
-      docker.io busybox-static iproute2 procps psmisc python3 clang)
+      docker.io busybox-static iproute2 procps psmisc python3 clang libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -140,7 +140,8 @@ static void test_session_open_close(void **state)
 	char err[512];
 
 	BSON_APPEND_UTF8(&info, "host", "test-host");
-	assert_int_equal(store_session_open(st, &info, &id, err, sizeof(err)), 0);
+	bson_oid_init(&id, NULL);
+	assert_int_equal(store_session_open(st, &id, &info, err, sizeof(err)), 0);
 	BSON_APPEND_INT64(&counters, "events", 42);
 	assert_int_equal(store_session_close(st, &id, &counters, err, sizeof(err)), 0);
 

@@ -1,0 +1,277 @@
+/* emit.c — model → processes/containers/files documents, and their replacement in the store
+ * (see emit.h). Owns the bson documents of the batch it is writing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "store.h"
+
+#define BATCH 1000
+
+static void put_date(bson_t *d, const char *k, int64_t ns)
+{
+	if (ns == MODEL_NO_TIME)
+		bson_append_null(d, k, -1);
+	else
+		bson_append_date_time(d, k, -1, ns / 1000000LL);
+}
+
+static void put_str(bson_t *d, const char *k, const char *s)
+{
+	if (s)
+		bson_append_utf8(d, k, -1, s, -1);
+	else
+		bson_append_null(d, k, -1);
+}
+
+static void put_key(bson_t *d, const char *k, const struct model *m, int idx)
+{
+	put_str(d, k, idx >= 0 ? m->procs[idx].key : NULL);
+}
+
+static void put_strv(bson_t *d, const char *k, const char **v, size_t n)
+{
+	bson_t arr;
+	char ib[16];
+	const char *ik;
+
+	bson_append_array_begin(d, k, -1, &arr);
+	for (size_t i = 0; i < n; i++) {
+		bson_uint32_to_string((uint32_t)i, &ik, ib, sizeof(ib));
+		put_str(&arr, ik, v[i]);
+	}
+	bson_append_array_end(d, &arr);
+}
+
+static void put_head(bson_t *d, const bson_oid_t *session, const char *host, const char *id)
+{
+	char hex[25];
+	char buf[160];
+
+	bson_oid_to_string(session, hex);
+	snprintf(buf, sizeof(buf), "%s:%s", hex, id);
+	BSON_APPEND_UTF8(d, "_id", buf);
+	BSON_APPEND_OID(d, "session", session);
+	put_str(d, "host", host);
+}
+
+static const char *const parent_src[] = { NULL, "fork", "snapshot", "audit-clone", "audit-ppid" };
+static const char *const exit_src[] = { NULL, "proc_connector", "audit" };
+static const char *const entry_name[] = { NULL, "init", "exec" };
+
+void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session,
+		      const char *host, bson_t *d)
+{
+	const struct m_proc *p = &m->procs[i];
+	bson_t arr, sub;
+	char ib[16], id[64];
+	const char *ik;
+	bool reparented;
+
+	snprintf(id, sizeof(id), "p:%s", p->key);
+	put_head(d, session, host, id);
+	BSON_APPEND_UTF8(d, "key", p->key);
+	BSON_APPEND_INT32(d, "tgid", p->tgid);
+	put_key(d, "parent", m, p->parent);
+	BSON_APPEND_INT32(d, "parent_tgid", p->parent_tgid);
+	put_str(d, "parent_source", parent_src[p->parent_src]);
+	reparented = p->parent_at_exit_tgid > 0 &&
+		     (p->parent_at_exit != p->parent || p->parent_at_exit_tgid != p->parent_tgid);
+	put_key(d, "parent_at_exit", m, p->parent_at_exit);
+	BSON_APPEND_BOOL(d, "reparented", reparented);
+	bson_append_array_begin(d, "threads", -1, &arr);
+	for (size_t k = 0; k < p->nthreads; k++) {
+		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
+		BSON_APPEND_INT32(&arr, ik, p->threads[k]);
+	}
+	bson_append_array_end(d, &arr);
+	put_date(d, "start", p->start);
+	put_str(d, "start_source", p->start_src);
+	put_date(d, "exit", p->exited ? p->exit : MODEL_NO_TIME);
+	BSON_APPEND_BOOL(d, "running", !p->exited);
+	put_str(d, "exit_source", exit_src[p->exit_src]);
+	if (p->has_exit_code && p->exit_code >= 0)
+		BSON_APPEND_INT32(d, "exit_code", p->exit_code);
+	else
+		bson_append_null(d, "exit_code", -1);
+	if (p->signal)
+		BSON_APPEND_INT32(d, "signal", p->signal);
+	else
+		bson_append_null(d, "signal", -1);
+	bson_append_array_begin(d, "execs", -1, &arr);
+	for (size_t k = 0; k < p->nexecs; k++) {
+		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
+		bson_append_document_begin(&arr, ik, -1, &sub);
+		put_date(&sub, "ts", p->execs[k].ts);
+		put_str(&sub, "exe", p->execs[k].exe);
+		put_strv(&sub, "argv", p->execs[k].argv, p->execs[k].argc);
+		bson_append_document_end(&arr, &sub);
+	}
+	bson_append_array_end(d, &arr);
+	put_str(d, "comm", p->comm);
+	put_str(d, "cwd", p->cwd);
+	put_str(d, "container", p->container);
+	put_str(d, "container_source", p->container ? p->container_src : NULL);
+	BSON_APPEND_BOOL(d, "runtime_helper", p->runtime);
+	put_str(d, "rootfs", p->rootfs);
+	if (p->depth >= 0)
+		BSON_APPEND_INT32(d, "depth", p->depth);
+	else
+		bson_append_null(d, "depth", -1);
+	put_str(d, "entry", entry_name[p->entry]);
+	bson_append_array_begin(d, "children", -1, &arr);
+	for (size_t k = 0; k < p->nchildren; k++) {
+		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
+		BSON_APPEND_UTF8(&arr, ik, m->procs[p->children[k]].key);
+	}
+	bson_append_array_end(d, &arr);
+	BSON_APPEND_INT64(d, "events", (int64_t)p->nevents);
+}
+
+void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *session,
+			const char *host, bson_t *d)
+{
+	const struct m_cont *c = &m->conts[i];
+	bson_t arr, sub;
+	char ib[16], id[80];
+	const char *ik;
+
+	snprintf(id, sizeof(id), "c:%s", c->id);
+	put_head(d, session, host, id);
+	BSON_APPEND_UTF8(d, "container", c->id);
+	bson_append_null(d, "name", -1);  /* not in the raw data: docker inspect knows it */
+	bson_append_null(d, "image", -1);
+	put_str(d, "rootfs", c->rootfs);
+	put_str(d, "rootfs_source", c->rootfs_src);
+	put_key(d, "init", m, c->init);
+	put_date(d, "start", c->start);
+	put_date(d, "end", c->end);
+	BSON_APPEND_BOOL(d, "running", c->end == MODEL_NO_TIME);
+	BSON_APPEND_INT64(d, "processes", (int64_t)c->ntree);
+	bson_append_array_begin(d, "exec_roots", -1, &arr);
+	for (size_t k = 0; k < c->nexec_roots; k++) {
+		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
+		BSON_APPEND_UTF8(&arr, ik, m->procs[c->exec_roots[k]].key);
+	}
+	bson_append_array_end(d, &arr);
+	bson_append_array_begin(d, "tree", -1, &arr);
+	for (size_t k = 0; k < c->ntree; k++) {
+		const struct m_proc *p = &m->procs[c->tree[k]];
+		const struct m_exec *x = p->nexecs ? &p->execs[p->nexecs - 1] : NULL;
+
+		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
+		bson_append_document_begin(&arr, ik, -1, &sub);
+		BSON_APPEND_UTF8(&sub, "key", p->key);
+		BSON_APPEND_INT32(&sub, "tgid", p->tgid);
+		put_key(&sub, "parent", m, p->parent);
+		BSON_APPEND_INT32(&sub, "depth", p->depth);
+		put_str(&sub, "entry", entry_name[p->entry]);
+		put_str(&sub, "exe", x ? x->exe : NULL);
+		put_strv(&sub, "argv", x ? x->argv : NULL, x ? x->argc : 0);
+		bson_append_document_end(&arr, &sub);
+	}
+	bson_append_array_end(d, &arr);
+}
+
+void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
+		   const char *host, bson_t *d)
+{
+	const struct m_file *f = &m->files[i];
+	const struct m_proc *p = &m->procs[f->proc];
+	bool rd = false;
+	char id[48];
+
+	snprintf(id, sizeof(id), "f:%lld", (long long)f->open_seq);
+	put_head(d, session, host, id);
+	BSON_APPEND_UTF8(d, "process", p->key);
+	BSON_APPEND_INT32(d, "tgid", p->tgid);
+	put_str(d, "container", p->runtime ? NULL : p->container);
+	put_str(d, "path", f->path);
+	put_str(d, "host_path", f->host_path);
+	BSON_APPEND_BOOL(d, "path_resolved", f->path_resolved);
+	put_str(d, "syscall", f->syscall);
+	BSON_APPEND_INT64(d, "fd", f->fd);
+	put_date(d, "open", f->open);
+	put_date(d, "close", f->close);
+	BSON_APPEND_BOOL(d, "close_inferred", f->close_inferred);
+	put_str(d, "close_reason", f->close_reason);
+	put_strv(d, "flags", f->flags, f->nflags);
+	for (size_t k = 0; k < f->nflags; k++)
+		if (f->flags[k] && (!strcmp(f->flags[k], "O_RDONLY") || !strcmp(f->flags[k], "O_RDWR")))
+			rd = true;
+	BSON_APPEND_BOOL(d, "read", rd);
+	BSON_APPEND_BOOL(d, "write", f->write);
+	BSON_APPEND_INT64(d, "bytes_written", f->bytes_written);
+	if (f->close != MODEL_NO_TIME && f->open != MODEL_NO_TIME)
+		BSON_APPEND_DOUBLE(d, "duration", (double)(f->close - f->open) / 1e9);
+	else
+		bson_append_null(d, "duration", -1);
+	if (f->failed) {
+		BSON_APPEND_BOOL(d, "failed", true);
+		BSON_APPEND_INT64(d, "error", f->error);
+	}
+}
+
+typedef void (*build_fn)(const struct model *, size_t, const bson_oid_t *, const char *, bson_t *);
+
+static int write_all(struct store *st, const char *coll, const struct model *m, size_t n,
+		     build_fn fn, const bson_oid_t *session, const char *host, char *err,
+		     size_t errlen)
+{
+	bson_t *docs = calloc(BATCH, sizeof(bson_t));
+	const bson_t **ptrs = calloc(BATCH, sizeof(bson_t *));
+	int r = 0;
+
+	if (!docs || !ptrs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && r == 0; i += BATCH) {
+		size_t k, cnt = (n - i < BATCH ? n - i : BATCH);
+		struct store_insert_result res;
+
+		for (k = 0; k < cnt; k++) {
+			bson_init(&docs[k]);
+			fn(m, i + k, session, host, &docs[k]);
+			ptrs[k] = &docs[k];
+		}
+		r = store_insert_many(st, coll, ptrs, cnt, &res, err, errlen);
+		for (k = 0; k < cnt; k++)
+			bson_destroy(&docs[k]);
+	}
+out:
+	free(docs);
+	free(ptrs);
+	return r;
+}
+
+int emit_session(struct store *st, const struct model *m, const bson_oid_t *session,
+		 const char *host, struct emit_result *ret, char *err, size_t errlen)
+{
+	static const char *const colls[] = { "processes", "containers", "files" };
+	bson_t filter = BSON_INITIALIZER;
+	int r = 0;
+
+	BSON_APPEND_OID(&filter, "session", session);
+	for (size_t i = 0; i < 3 && r == 0; i++)
+		r = store_delete_many(st, colls[i], &filter, NULL, err, errlen);
+	bson_destroy(&filter);
+	if (r == 0)
+		r = write_all(st, "processes", m, m->nprocs, emit_process_doc, session, host, err,
+			      errlen);
+	if (r == 0)
+		r = write_all(st, "containers", m, m->nconts, emit_container_doc, session, host,
+			      err, errlen);
+	if (r == 0)
+		r = write_all(st, "files", m, m->nfiles, emit_file_doc, session, host, err, errlen);
+	if (r == 0)
+		r = store_create_indexes(st, err, errlen);
+	if (r == 0 && ret) {
+		ret->processes = m->nprocs;
+		ret->containers = m->nconts;
+		ret->files = m->nfiles;
+	}
+	return r;
+}

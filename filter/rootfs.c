@@ -1,0 +1,89 @@
+/* rootfs.c — container rootfs from chdir + pivot_root (see rootfs.h). Owns nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "path.h"
+#include "rootfs.h"
+
+#define CHDIR_LOOKBACK 64 /* events of the same process examined before pivot_root */
+
+static bool ok(const struct m_event *e)
+{
+	return e->has_success ? e->success : (e->has_exit && e->exit == 0);
+}
+
+static bool inode_match(const struct m_event *chdir_ev, const struct m_event *pivot)
+{
+	const struct m_path *c = chdir_ev->npaths ? &chdir_ev->paths[0] : NULL;
+
+	if (!c || c->inode < 0)
+		return false;
+	for (size_t i = 0; i < pivot->npaths; i++) {
+		const struct m_path *p = &pivot->paths[i];
+
+		if (p->inode == c->inode && (!p->dev || !c->dev || strcmp(p->dev, c->dev) == 0))
+			return true;
+	}
+	return false;
+}
+
+const char *rootfs_from_pivot(struct model *m, int idx, int pivot_ev, const char **ret_src)
+{
+	const struct m_proc *p = &m->procs[idx];
+	const struct m_event *pivot = &m->events[pivot_ev];
+	const char *weak = NULL;
+	size_t k, seen = 0;
+
+	*ret_src = NULL;
+	for (k = 0; k < p->nevents && p->events[k] != pivot_ev; k++)
+		;
+	while (k-- > 0 && seen++ < CHDIR_LOOKBACK) {
+		const struct m_event *e = &m->events[p->events[k]];
+		char *abs = NULL;
+		const char *res;
+
+		if (!e->syscall || strcmp(e->syscall, "chdir") != 0 || !ok(e) || !e->npaths ||
+		    !e->paths[0].name)
+			continue;
+		/* the name the process passed, against the cwd it had before the chdir */
+		if (path_join(e->cwd, e->paths[0].name, &abs) < 0 || !path_is_absolute(abs)) {
+			free(abs);
+			continue;
+		}
+		res = model_strdup(m, abs);
+		free(abs);
+		if (inode_match(e, pivot)) {
+			*ret_src = "chdir+pivot_root";
+			return res;
+		}
+		if (!weak)
+			weak = res;
+	}
+	if (weak)
+		*ret_src = "chdir-before-pivot_root";
+	return weak;
+}
+
+int rootfs_run(struct model *m)
+{
+	for (size_t c = 0; c < m->nconts; c++) {
+		struct m_cont *ct = &m->conts[c];
+
+		/* the init's pivot_root, else any member's */
+		if (ct->init >= 0 && m->procs[ct->init].pivot_event >= 0)
+			ct->rootfs = rootfs_from_pivot(m, ct->init, m->procs[ct->init].pivot_event,
+						       &ct->rootfs_src);
+		for (size_t k = 0; k < ct->ntree && !ct->rootfs; k++) {
+			int i = ct->tree[k];
+
+			if (m->procs[i].pivot_event >= 0)
+				ct->rootfs = rootfs_from_pivot(m, i, m->procs[i].pivot_event,
+							       &ct->rootfs_src);
+		}
+		if (!ct->rootfs)
+			m->n.containers_without_rootfs++;
+		for (size_t k = 0; k < ct->ntree; k++)
+			m->procs[ct->tree[k]].rootfs = ct->rootfs;
+	}
+	return 0;
+}

@@ -1,0 +1,470 @@
+/* audit_source.c — NETLINK_AUDIT through libaudit: becomes the audit daemon (unicast) or joins
+ * the read-only multicast group, installs lineage's rules, and on close puts back exactly the
+ * status and rules it found. Owns two sockets: rfd (records) and cfd (control and status). */
+#include "audit_source.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libaudit.h>
+#include <linux/netlink.h>
+
+#include "macro.h"
+
+#define MAX_RULES 8
+
+/* libaudit keeps rule-building state in these globals (exported, not declared); auditctl sets
+ * and resets them around each rule, and "key=" is refused unless a syscall was added. */
+extern int _audit_syscalladded, _audit_archadded, _audit_elf;
+
+static void rule_state_reset(void)
+{
+	_audit_syscalladded = 0;
+	_audit_archadded = 0;
+	_audit_elf = 0;
+}
+#define MAX_SAVED_RULES 4096
+
+struct installed_rule {
+	struct audit_rule_data *data; /* libaudit allocation */
+	int flags, action;
+	char *text;
+};
+
+struct audit_source {
+	struct audit_source_config cfg;
+	int rfd, cfd;
+	bool have_pid, changed_status;
+	struct audit_status before;  /* as found at open */
+	struct installed_rule rules[MAX_RULES];
+	size_t n_rules;
+	const char *rule_texts[MAX_RULES];
+	char buf[MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64];
+};
+
+static const char *const lineage_syscalls[] = {
+	"execve", "execveat", "open", "openat", "openat2", "creat", "close", "write",
+	"pivot_root", "chroot", "setns", "unshare", "clone", "clone3", "fork", "vfork",
+	"exit_group", "chdir", "fchdir", "rename", "renameat", "renameat2", "unlink", "unlinkat",
+};
+
+static int set_err(char *err, size_t errlen, int r, const char *fmt, ...) PRINTF_FMT(4, 5);
+static int set_err(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/* Wait for the reply of type `want` to a request just sent on fd (acks are skipped). */
+static int get_reply(int fd, int want, struct audit_reply *rep)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, 100);
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r <= 0)
+			continue;
+		r = audit_get_reply(fd, rep, GET_REPLY_NONBLOCKING, 0);
+		if (r <= 0)
+			continue;
+		if (rep->type == NLMSG_ERROR && rep->error && rep->error->error)
+			return rep->error->error;
+		if (rep->type == want || rep->type == NLMSG_DONE)
+			return rep->type;
+	}
+	return -ETIMEDOUT;
+}
+
+static int get_status(int fd, struct audit_status *ret)
+{
+	struct audit_reply rep;
+	int r;
+
+	if (audit_request_status(fd) < 0)
+		return -errno ? -errno : -EIO;
+	r = get_reply(fd, AUDIT_GET, &rep);
+	if (r < 0)
+		return r;
+	if (r != AUDIT_GET)
+		return -EPROTO;
+	memcpy(ret, rep.status, MIN((size_t)rep.len, sizeof(*ret)));
+	return 0;
+}
+
+/* Every rule in the kernel as one hex line each; *ret is malloc'd, lines joined by '\n'. */
+static int list_rules_hex(int fd, char **ret, size_t *ret_count)
+{
+	struct audit_reply rep;
+	size_t cap = 4096, len = 0, count = 0;
+	char *out = malloc(cap);
+	int r;
+
+	if (!out)
+		return -ENOMEM;
+	out[0] = '\0';
+	if (audit_request_rules_list_data(fd) < 0) {
+		free(out);
+		return -EIO;
+	}
+	while ((r = get_reply(fd, AUDIT_LIST_RULES, &rep)) == AUDIT_LIST_RULES) {
+		size_t n = sizeof(struct audit_rule_data) + rep.ruledata->buflen;
+		const unsigned char *p = (const unsigned char *)rep.ruledata;
+
+		if (count++ >= MAX_SAVED_RULES)
+			continue;
+		while (len + 2 * n + 2 > cap) {
+			char *bigger = realloc(out, cap * 2);
+
+			if (!bigger) {
+				free(out);
+				return -ENOMEM;
+			}
+			out = bigger;
+			cap *= 2;
+		}
+		for (size_t i = 0; i < n; i++)
+			len += sprintf(out + len, "%02x", p[i]);
+		out[len++] = '\n';
+		out[len] = '\0';
+	}
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	if (ret_count)
+		*ret_count = count;
+	return 0;
+}
+
+static int add_rule(struct audit_source *src, struct audit_rule_data *rule, int flags,
+		    int action, char *text, char *err, size_t errlen)
+{
+	struct installed_rule *ir;
+	int r;
+
+	if (src->n_rules >= MAX_RULES) {
+		audit_rule_free_data(rule);
+		free(text);
+		return set_err(err, errlen, -E2BIG, "audit: too many rules");
+	}
+	r = audit_add_rule_data(src->cfd, rule, flags, action);
+	if (r <= 0) {
+		r = r < 0 ? r : -EIO;
+		set_err(err, errlen, r, "audit: adding rule '%s' failed: %s", text, strerror(-r));
+		audit_rule_free_data(rule);
+		free(text);
+		return r;
+	}
+	ir = &src->rules[src->n_rules];
+	ir->data = rule;
+	ir->flags = flags & ~AUDIT_FILTER_PREPEND;
+	ir->action = action;
+	ir->text = text;
+	src->rule_texts[src->n_rules++] = text;
+	return 0;
+}
+
+static int add_exclude_rule(struct audit_source *src, pid_t pid, char *err, size_t errlen)
+{
+	struct audit_rule_data *rule = audit_rule_create_data();
+	char pair[32], *text = NULL;
+
+	if (!rule)
+		return -ENOMEM;
+	rule_state_reset();
+	snprintf(pair, sizeof(pair), "pid=%d", (int)pid);
+	if (audit_rule_syscallbyname_data(rule, "all") < 0 ||
+	    audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
+		audit_rule_free_data(rule);
+		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s", pair);
+	}
+	if (asprintf(&text, "-A exit,never -F pid=%d", (int)pid) < 0)
+		text = NULL;
+	return add_rule(src, rule, AUDIT_FILTER_EXIT | AUDIT_FILTER_PREPEND, AUDIT_NEVER, text,
+			err, errlen);
+}
+
+static int add_syscall_rule(struct audit_source *src, const char *arch, char *err, size_t errlen)
+{
+	struct audit_rule_data *rule = audit_rule_create_data();
+	char pair[32], text[1024];
+	size_t n = 0;
+	int len;
+
+	if (!rule)
+		return -ENOMEM;
+	rule_state_reset();
+	/* libaudit writes into the pair string: always pass a writable copy */
+	snprintf(pair, sizeof(pair), "arch=%s", arch);
+	if (audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
+		audit_rule_free_data(rule);
+		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s", pair);
+	}
+	len = snprintf(text, sizeof(text), "-a always,exit -F arch=%s", arch);
+	for (size_t i = 0; i < ARRAY_SIZE(lineage_syscalls); i++) {
+		const char *sc = lineage_syscalls[i];
+
+		if (!src->cfg.audit_write && strcmp(sc, "write") == 0)
+			continue;
+		/* a syscall this arch lacks is left out, not an error */
+		if (audit_rule_syscallbyname_data(rule, sc) < 0)
+			continue;
+		len += snprintf(text + len, sizeof(text) - len, " -S %s", sc);
+		n++;
+	}
+	snprintf(text + len, sizeof(text) - len, " -F key=%s", AUDIT_SOURCE_KEY);
+	_audit_syscalladded = n > 0;
+	snprintf(pair, sizeof(pair), "key=%s", AUDIT_SOURCE_KEY);
+	if (n == 0 || audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
+		audit_rule_free_data(rule);
+		return set_err(err, errlen, -EINVAL, "audit: cannot build rule %s", text);
+	}
+	return add_rule(src, rule, AUDIT_FILTER_EXIT, AUDIT_ALWAYS, strdup(text), err, errlen);
+}
+
+static int set_rcvbuf(int fd, int bytes)
+{
+	if (bytes <= 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) == 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) == 0)
+		return 0;
+	return -errno;
+}
+
+static int open_multicast(struct audit_source *src, char *err, size_t errlen)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK,
+				    .nl_groups = 1u << (AUDIT_NLGRP_READLOG - 1) };
+
+	src->rfd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_AUDIT);
+	if (src->rfd < 0)
+		return set_err(err, errlen, -errno, "audit: socket(NETLINK_AUDIT) failed: %s",
+			       strerror(errno));
+	if (bind(src->rfd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return set_err(err, errlen, -errno,
+			       "audit: joining the read-only multicast group failed: %s "
+			       "(needs CAP_AUDIT_READ and a kernel >= 3.16)", strerror(errno));
+	if (!src->before.enabled)
+		return set_err(err, errlen, -ENODATA,
+			       "audit: --multicast but audit is disabled (enabled=0): the audit "
+			       "daemon in charge must enable it and install rules");
+	return 0;
+}
+
+static int open_unicast(struct audit_source *src, char *err, size_t errlen)
+{
+	const struct audit_source_config *cfg = &src->cfg;
+	int r;
+
+	if (src->before.enabled == 2)
+		return set_err(err, errlen, -EPERM,
+			       "audit: the configuration is locked (enabled=2, auditctl -e 2); "
+			       "use --multicast or reboot");
+	if (src->before.pid && kill((pid_t)src->before.pid, 0) == 0)
+		return set_err(err, errlen, -EBUSY,
+			       "audit: process %u already owns audit (an auditd?); stop it, or "
+			       "run with --multicast to read a copy beside it", src->before.pid);
+	src->rfd = audit_open();
+	if (src->rfd < 0)
+		return set_err(err, errlen, -errno, "audit: audit_open failed: %s", strerror(errno));
+	r = audit_set_pid(src->rfd, getpid(), WAIT_YES);
+	if (r < 0)
+		return set_err(err, errlen, r < -1 ? r : -EBUSY,
+			       "audit: becoming the audit daemon failed (%s); another process "
+			       "may own audit: try --multicast", strerror(r < -1 ? -r : EBUSY));
+	src->have_pid = true;
+	src->changed_status = true;
+	if (audit_set_backlog_limit(src->cfd, cfg->backlog_limit) < 0 ||
+	    audit_set_backlog_wait_time(src->cfd, cfg->backlog_wait) < 0)
+		return set_err(err, errlen, -EIO, "audit: setting backlog limit/wait failed");
+	if (!src->before.enabled && audit_set_enabled(src->cfd, 1) < 0)
+		return set_err(err, errlen, -EIO, "audit: enabling audit failed");
+	for (size_t i = 0; i < cfg->n_exclude; i++) {
+		r = add_exclude_rule(src, cfg->exclude[i], err, errlen);
+		if (r < 0)
+			return r;
+	}
+	r = add_syscall_rule(src, "b64", err, errlen);
+	if (r < 0)
+		return r;
+	return add_syscall_rule(src, "b32", err, errlen);
+}
+
+int audit_source_open(const struct audit_source_config *cfg, struct audit_source **ret,
+		      char *err, size_t errlen)
+{
+	struct audit_source *src = calloc(1, sizeof(*src));
+	int r;
+
+	if (!src)
+		return -ENOMEM;
+	src->cfg = *cfg;
+	src->rfd = -1;
+	src->cfd = audit_open();
+	if (src->cfd < 0) {
+		r = set_err(err, errlen, -errno, "audit: audit_open failed: %s (is this root, "
+			    "with a kernel built with CONFIG_AUDIT?)", strerror(errno));
+		goto fail;
+	}
+	r = get_status(src->cfd, &src->before);
+	if (r < 0) {
+		set_err(err, errlen, r, "audit: reading the audit status failed: %s", strerror(-r));
+		goto fail;
+	}
+	r = cfg->multicast ? open_multicast(src, err, errlen) : open_unicast(src, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = set_rcvbuf(src->rfd, cfg->rcvbuf);
+	if (r < 0) {
+		set_err(err, errlen, r, "audit: enlarging the receive buffer failed: %s", strerror(-r));
+		goto fail;
+	}
+	*ret = src;
+	return 0;
+fail:
+	audit_source_close(src, NULL, 0);
+	return r;
+}
+
+int audit_source_fd(const struct audit_source *src)
+{
+	return src->rfd;
+}
+
+int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque,
+		      uint64_t *ret_foreign)
+{
+	struct sockaddr_nl from;
+	socklen_t fromlen = sizeof(from);
+	struct nlmsghdr *nlh;
+	ssize_t n;
+	int count = 0;
+
+	n = recvfrom(src->rfd, src->buf, sizeof(src->buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+		     &fromlen);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (from.nl_pid != 0) {
+		if (ret_foreign)
+			(*ret_foreign)++;
+		return 0;
+	}
+	/* One record per datagram. The kernel's unicast nlmsg_len leaves out the header (a
+	 * quirk kept for old auditd; the multicast copy is fixed up), so the datagram size is
+	 * what tells the payload length. */
+	if ((size_t)n < NLMSG_HDRLEN)
+		return -EBADMSG;
+	nlh = (struct nlmsghdr *)src->buf;
+	if (nlh->nlmsg_type >= AUDIT_FIRST_USER_MSG) { /* not NLMSG_*, acks, status replies */
+		const char *text = (const char *)src->buf + NLMSG_HDRLEN;
+		size_t len = (size_t)n - NLMSG_HDRLEN;
+
+		while (len > 0 && text[len - 1] == '\0')
+			len--;
+		fn(opaque, nlh->nlmsg_type, text, len);
+		count++;
+	}
+	return count;
+}
+
+int audit_source_status(struct audit_source *src, struct audit_status *ret, char *err,
+			size_t errlen)
+{
+	int r = get_status(src->cfd, ret);
+
+	if (r < 0)
+		set_err(err, errlen, r, "audit: reading the audit status failed: %s", strerror(-r));
+	return r;
+}
+
+size_t audit_source_rules(const struct audit_source *src, const char *const **ret)
+{
+	*ret = src->rule_texts;
+	return src->n_rules;
+}
+
+int audit_source_close(struct audit_source *src, char *err, size_t errlen)
+{
+	int first = 0, r;
+
+	if (!src)
+		return 0;
+	/* Rules first, newest first, so the host is never left with ours. */
+	while (src->n_rules > 0) {
+		struct installed_rule *ir = &src->rules[--src->n_rules];
+
+		r = audit_delete_rule_data(src->cfd, ir->data, ir->flags, ir->action);
+		if (r <= 0 && !first)
+			first = set_err(err, errlen, r < 0 ? r : -EIO,
+					"audit: deleting rule '%s' failed", ir->text);
+		audit_rule_free_data(ir->data);
+		free(ir->text);
+	}
+	if (src->changed_status) {
+		if (audit_set_backlog_limit(src->cfd, src->before.backlog_limit) < 0 && !first)
+			first = set_err(err, errlen, -EIO, "audit: restoring backlog_limit failed");
+		if (audit_set_backlog_wait_time(src->cfd, src->before.backlog_wait_time) < 0 && !first)
+			first = set_err(err, errlen, -EIO, "audit: restoring backlog_wait_time failed");
+		if (!src->before.enabled && audit_set_enabled(src->cfd, 0) < 0 && !first)
+			first = set_err(err, errlen, -EIO, "audit: restoring enabled=0 failed");
+	}
+	if (src->have_pid && audit_set_pid(src->cfd, 0, WAIT_YES) < 0 && !first)
+		first = set_err(err, errlen, -EIO, "audit: releasing the audit daemon pid failed");
+	if (src->rfd >= 0)
+		close(src->rfd);
+	if (src->cfd >= 0)
+		close(src->cfd);
+	free(src);
+	return first;
+}
+
+int audit_source_dump_config(char **ret, char *err, size_t errlen)
+{
+	struct audit_status s;
+	char *rules = NULL, *out = NULL;
+	size_t count = 0;
+	int fd = audit_open(), r;
+
+	if (fd < 0)
+		return set_err(err, errlen, -errno, "audit: audit_open failed: %s", strerror(errno));
+	r = get_status(fd, &s);
+	if (r < 0) {
+		set_err(err, errlen, r, "audit: reading the audit status failed: %s", strerror(-r));
+		goto out;
+	}
+	r = list_rules_hex(fd, &rules, &count);
+	if (r < 0) {
+		set_err(err, errlen, r, "audit: listing rules failed: %s", strerror(-r));
+		goto out;
+	}
+	if (asprintf(&out, "enabled %u\nfailure %u\npid %u\nrate_limit %u\nbacklog_limit %u\n"
+		     "backlog_wait_time %u\nrules %zu\n%s", s.enabled, s.failure, s.pid,
+		     s.rate_limit, s.backlog_limit, s.backlog_wait_time, count, rules) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret = out;
+out:
+	free(rules);
+	close(fd);
+	return r;
+}

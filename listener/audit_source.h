@@ -1,0 +1,69 @@
+/* audit_source.h — the kernel audit netlink socket: unicast (become the audit daemon, install
+ * lineage's rules, restore the configuration found at exit) or multicast (read a copy through
+ * AUDIT_NLGRP_READLOG beside another audit daemon, touching nothing).
+ *
+ * Functions return 0 or a negative errno and, on failure, write a one-line reason in err. */
+#ifndef LINEAGE_AUDIT_SOURCE_H
+#define LINEAGE_AUDIT_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/audit.h>
+
+#define AUDIT_SOURCE_MAX_EXCLUDE 16
+#define AUDIT_SOURCE_KEY "lineage"
+
+struct audit_source_config {
+	bool multicast;          /* read a copy; do not touch the audit configuration */
+	bool audit_write;        /* include write(2) in the rules (very noisy) */
+	uint32_t backlog_limit;  /* kernel queue length (unicast) */
+	uint32_t backlog_wait;   /* jiffies an audited task may wait when the queue is full;
+				  * 0: never block, the kernel counts lost instead */
+	int rcvbuf;              /* socket receive buffer, bytes (SO_RCVBUFFORCE) */
+	pid_t exclude[AUDIT_SOURCE_MAX_EXCLUDE]; /* tgids never recorded (self, database) */
+	size_t n_exclude;
+};
+
+struct audit_source;
+
+/* Open and configure. On success *ret belongs to the caller: audit_source_close() restores
+ * what was changed and frees it. Fails with -EBUSY and a hint to use --multicast when another
+ * process owns audit, -EPERM when audit is locked (enabled=2) or we lack the capability. */
+int audit_source_open(const struct audit_source_config *cfg, struct audit_source **ret,
+		      char *err, size_t errlen);
+
+/* The fd to poll for records. */
+int audit_source_fd(const struct audit_source *src);
+
+/* Called once per record: type is the netlink message type (1300 SYSCALL, …), text the
+ * payload (not NUL-terminated, len bytes), valid only during the call. */
+typedef void (*audit_record_fn)(void *opaque, int type, const char *text, size_t len);
+
+/* Read what one recv() gives (non-blocking). Returns the number of records passed to fn,
+ * -EAGAIN when nothing was waiting, -ENOBUFS when the socket overflowed (records were lost:
+ * the caller counts it and goes on), another -errno on a real error. Messages whose sender
+ * is not the kernel are dropped and counted in *ret_foreign (may be NULL). */
+int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque,
+		      uint64_t *ret_foreign);
+
+/* Current kernel audit status (lost, backlog, …), asked on a separate control socket. */
+int audit_source_status(struct audit_source *src, struct audit_status *ret, char *err,
+			size_t errlen);
+
+/* Rules lineage installed, as auditctl-like text lines ("-a always,exit -F arch=b64 -S …").
+ * Returns the count; the array and strings stay owned by src. */
+size_t audit_source_rules(const struct audit_source *src, const char *const **ret);
+
+/* Restore the configuration found at open (rules deleted, status fields set back, daemon pid
+ * released), close the sockets, free src. NULL is fine. Returns 0, or the first error while
+ * restoring (the rest is still attempted). */
+int audit_source_close(struct audit_source *src, char *err, size_t errlen);
+
+/* A text dump of the audit configuration (status fields that lineage changes, and every rule
+ * as hex) for tests that check the configuration is left as found. Caller frees *ret. */
+int audit_source_dump_config(char **ret, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,169 @@
+/* proc_connector.c — owns the NETLINK_CONNECTOR socket of the proc connector (see
+ * proc_connector.h): subscription, receive, sender check, loss counters. Decoding is
+ * cn_proc.c's, so a captured datagram runs through the same code as a received one. */
+#include "proc_connector.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* One cn_proc datagram is ~100 bytes; the kernel never sends more than a page at once. */
+#define PC_RECV_BUF 8192
+
+struct pc {
+	struct mnl_socket *nl;
+	struct pc_stats st;
+	/* per-CPU cn_msg seq, for gap counting */
+	uint32_t last_seq[PC_MAX_CPUS];
+	bool seen[PC_MAX_CPUS];
+	/* the callback of the pc_read() in progress */
+	pc_event_fn fn;
+	void *opaque;
+	uint8_t buf[PC_RECV_BUF] __attribute__((aligned(8)));
+};
+
+static int send_op(struct pc *pc, enum proc_cn_mcast_op op)
+{
+	char buf[NLMSG_SPACE(sizeof(struct cn_msg) + sizeof(uint32_t))] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	struct cn_msg *cn;
+	uint32_t v = (uint32_t)op;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_pid = mnl_socket_get_portid(pc->nl);
+	cn = mnl_nlmsg_put_extra_header(nlh, sizeof(*cn) + sizeof(v));
+	cn->id.idx = CN_IDX_PROC;
+	cn->id.val = CN_VAL_PROC;
+	cn->len = sizeof(v);
+	memcpy(cn->data, &v, sizeof(v));
+	if (mnl_socket_sendto(pc->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return 0;
+}
+
+int pc_open(int rcvbuf_bytes, struct pc **ret)
+{
+	struct pc *pc;
+	socklen_t sl;
+	int fd, r;
+
+	if (rcvbuf_bytes <= 0)
+		rcvbuf_bytes = PC_DEFAULT_RCVBUF;
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	pc->nl = mnl_socket_open2(NETLINK_CONNECTOR, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!pc->nl) {
+		r = -errno;
+		goto out_free;
+	}
+	fd = mnl_socket_get_fd(pc->nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf_bytes, sizeof(rcvbuf_bytes)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof(rcvbuf_bytes));
+	sl = sizeof(pc->st.rcvbuf);
+	(void)getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &pc->st.rcvbuf, &sl);
+	if (mnl_socket_bind(pc->nl, CN_IDX_PROC, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	r = send_op(pc, PROC_CN_MCAST_LISTEN);
+	if (r < 0)
+		goto out_close;
+	*ret = pc;
+	return 0;
+
+out_close:
+	mnl_socket_close(pc->nl);
+out_free:
+	free(pc);
+	return r;
+}
+
+void pc_free(struct pc *pc)
+{
+	if (!pc)
+		return;
+	(void)send_op(pc, PROC_CN_MCAST_IGNORE);
+	mnl_socket_close(pc->nl);
+	free(pc);
+}
+
+int pc_fd(const struct pc *pc)
+{
+	return mnl_socket_get_fd(pc->nl);
+}
+
+static void on_event(void *opaque, const struct cn_proc_event *ev)
+{
+	struct pc *pc = opaque;
+
+	if (ev->cpu < PC_MAX_CPUS) {
+		if (pc->seen[ev->cpu]) {
+			uint32_t missing = ev->seq - pc->last_seq[ev->cpu] - 1;
+
+			/* small forward jumps are losses; a huge one is reordering, ignore it */
+			if (missing != 0 && missing < (1u << 30))
+				pc->st.seq_gaps += missing;
+		}
+		pc->seen[ev->cpu] = true;
+		pc->last_seq[ev->cpu] = ev->seq;
+	}
+	pc->st.events++;
+	if (pc->fn)
+		pc->fn(pc->opaque, ev);
+}
+
+int pc_read(struct pc *pc, pc_event_fn fn, void *opaque)
+{
+	struct cn_proc_stats cst = { 0 };
+	struct sockaddr_nl addr;
+	struct iovec iov = { .iov_base = pc->buf, .iov_len = sizeof(pc->buf) };
+	struct msghdr msg = {
+		.msg_name = &addr,
+		.msg_namelen = sizeof(addr),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+	int r;
+
+	do {
+		n = recvmsg(pc_fd(pc), &msg, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == ENOBUFS)
+			pc->st.enobufs++;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	pc->st.datagrams++;
+	if (msg.msg_namelen != sizeof(addr) || addr.nl_pid != 0) {
+		pc->st.foreign++; /* only the kernel may speak here */
+		return 0;
+	}
+	if (msg.msg_flags & MSG_TRUNC) {
+		pc->st.malformed++;
+		return 0;
+	}
+	pc->fn = fn;
+	pc->opaque = opaque;
+	r = cn_proc_decode_datagram(pc->buf, (size_t)n, on_event, pc, &cst);
+	pc->fn = NULL;
+	pc->opaque = NULL;
+	pc->st.acks += cst.acks;
+	pc->st.malformed += cst.malformed + cst.foreign;
+	return r;
+}
+
+void pc_get_stats(const struct pc *pc, struct pc_stats *ret)
+{
+	*ret = pc->st;
+}

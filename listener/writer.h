@@ -1,0 +1,78 @@
+/* writer.h — the listener's path from the kernel readers to MongoDB: a bounded queue, one
+ * writer thread that batches documents per collection and inserts them (store.c), and the
+ * durable spool (spool.c) for whatever the database cannot take right now.
+ *
+ * writer_submit() never blocks a reader: queue, else spool, else (disk full) count the
+ * document as dropped and return the error. The writer thread spools every batch while the
+ * database is away, pings it with exponential backoff (250 ms → 8 s) and, once it answers,
+ * replays the spool oldest segment first, alongside new batches, deleting replayed
+ * segments. A spool left by a previous run is replayed the same way. _ids are deterministic,
+ * so a batch sent twice (a retry after a half-done insert) yields duplicates, not copies. */
+#ifndef LINEAGE_WRITER_H
+#define LINEAGE_WRITER_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct writer;
+
+struct writer_config {
+	const char *uri;         /* NULL: store_default_uri() */
+	const char *db;          /* NULL: STORE_DEFAULT_DB */
+	const char *spool_dir;   /* required; created when missing */
+	size_t queue_max_items;  /* 0: 65536 */
+	size_t queue_max_bytes;  /* 0: 256 MiB */
+	size_t batch_max;        /* 0: 500 documents per insert */
+	unsigned batch_age_ms;   /* 0: 200 ms, the longest a document waits in a batch */
+	size_t spool_segment_docs;  /* 0: SPOOL_DEFAULT_SEGMENT_DOCS */
+	size_t spool_segment_bytes; /* 0: SPOOL_DEFAULT_SEGMENT_BYTES */
+};
+
+struct writer_stats {
+	uint64_t submitted;     /* writer_submit() calls */
+	uint64_t inserted;      /* new documents the database took (live and replayed) */
+	uint64_t duplicates;    /* documents already there (a resent batch): not errors */
+	uint64_t spooled;       /* documents written to the spool */
+	uint64_t replayed;      /* documents read back from the spool and taken by the database */
+	uint64_t dropped;       /* documents lost because even the spool failed (disk full) */
+	uint64_t torn_records;  /* spool records found torn or corrupt at replay */
+	uint64_t insert_errors; /* failed insert calls (each then spooled its batch) */
+	uint64_t batches;       /* successful insert calls */
+	uint64_t rejected_segments; /* segments the server refused repeatedly: set aside */
+	size_t queue_depth, queue_bytes, queue_hwm;
+	double last_insert_ms; /* duration of the last successful insert call */
+	double avg_batch;      /* documents per successful insert call */
+	bool db_up;
+};
+
+/* Check cfg, create the queue, open (and lock) the spool directory, make the store client.
+ * Does not connect yet. cfg's strings are copied. On success *ret is owned by the caller:
+ * release with writer_free(). */
+int writer_new(const struct writer_config *cfg, struct writer **ret);
+
+/* Start the writer thread (it owns the struct store from then on). */
+int writer_start(struct writer *w);
+
+/* Hand doc (heap, bson_new'd) over for collection (a static string matching
+ * [A-Za-z0-9_-]+). Takes ownership of doc in every case. Never blocks: 0 when the doc is
+ * queued or spooled; -errno when even the spool failed (the doc is counted as dropped and
+ * freed). Thread safe; may be called before writer_start() and after writer_stop(). */
+int writer_submit(struct writer *w, const char *collection, bson_t *doc);
+
+/* Stop: refuse new queue entries (later submits go to the spool), drain the queue, insert
+ * or spool the batches, and replay the spool while the database answers, for at most
+ * timeout_ms (plus at most one insert in flight, bounded by socketTimeoutMS, 10 s unless the
+ * URI says otherwise). Returns 0 when everything reached the database, -ETIMEDOUT when
+ * something had to stay in the spool (for the next run). A second call returns the first
+ * result. On a writer never started it returns 0 and writer_free() spools the queue. */
+int writer_stop(struct writer *w, unsigned timeout_ms);
+
+/* Stops the thread if still running (timeout 0), closes the spool. Accepts NULL. */
+void writer_free(struct writer *w);
+
+/* A consistent-enough snapshot of the counters (each read atomically). Thread safe. */
+void writer_get_stats(struct writer *w, struct writer_stats *ret);
+
+#endif
