@@ -1,6 +1,7 @@
 """lib.py — helpers for lineage's end-to-end tests: run the real listener (root, real audit
 and proc connector), real docker containers, and read the real database with pymongo."""
 import os
+import fcntl
 import signal
 import subprocess
 import sys
@@ -55,6 +56,10 @@ class Listener:
         self.proc = None
 
     def start(self, wait_for="recording", timeout=30):
+        # Only one process can own audit: tests of several checkouts or runs on this host
+        # take turns (the lock is released when this process exits).
+        self.lock = open("/run/lineage-e2e-audit.lock", "w")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
         self.err = open(self.errpath, "w")
         self.proc = subprocess.Popen(self.args, stderr=self.err, stdout=subprocess.DEVNULL)
         deadline = time.time() + timeout
@@ -71,6 +76,7 @@ class Listener:
         self.proc.send_signal(sig)
         rc = self.proc.wait(timeout=timeout)
         self.err.close()
+        fcntl.flock(self.lock, fcntl.LOCK_UN)
         return rc
 
     def log(self):

@@ -4,13 +4,17 @@
 set -euo pipefail
 fail() { echo "listener_session: FAIL: $*" >&2; exit 1; }
 db=lineage_test_session_$$
-"$LISTENER" --db "$db" 2>listener.err &
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+exec 9>/run/lineage-e2e-audit.lock
+flock 9   # one audit owner at a time (see lib.py)
+"$LISTENER" --db "$db" --spool "$tmp/spool" 2>"$tmp/listener.err" &
 pid=$!
-sleep 2
-kill -0 $pid 2>/dev/null || { cat listener.err >&2; fail "listener exited early"; }
+for _ in $(seq 1 100); do grep -q recording "$tmp/listener.err" && break; sleep 0.1; done
+kill -0 $pid 2>/dev/null || { cat "$tmp/listener.err" >&2; fail "listener exited early"; }
 kill -TERM $pid
-wait $pid || { cat listener.err >&2; fail "listener exited non-zero after SIGTERM"; }
-cat listener.err >&2
+wait $pid || { cat "$tmp/listener.err" >&2; fail "listener exited non-zero after SIGTERM"; }
+cat "$tmp/listener.err" >&2
 python3 - "$db" <<'PY' || fail "sessions document check failed"
 import sys
 from pymongo import MongoClient
