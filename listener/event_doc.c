@@ -11,6 +11,7 @@
 
 #include "macro.h"
 #include "syscalls.h"
+#include "utf8.h"
 
 #define AT_FDCWD_VAL (-100)
 
@@ -21,28 +22,16 @@ struct builder {
 	int err;
 };
 
-/* Append s[0..len) as UTF-8; invalid bytes (and NULs) become '?'. */
+/* Append s[0..len) losslessly: valid UTF-8 as is, else U+FFFD-repaired plus key_hex (utf8.h). */
 static void put_str(struct builder *b, bson_t *doc, const char *key, const char *s, size_t len)
 {
-	char *copy;
+	int r = utf8_append(doc, key, s, len);
 
-	if (bson_utf8_validate(s, len, false)) {
-		b->ok &= bson_append_utf8(doc, key, -1, s, (int)len);
-		return;
-	}
-	copy = malloc(len + 1);
-	if (!copy) {
+	if (r < 0) {
 		b->ok = false;
-		b->err = -ENOMEM;
-		return;
+		if (r != -EMSGSIZE && !b->err)
+			b->err = r;
 	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		copy[i] = (c == 0 || c >= 0x80) ? '?' : (char)c;
-	}
-	b->ok &= bson_append_utf8(doc, key, -1, copy, (int)len);
-	free(copy);
 }
 
 /* Syscalls whose arguments a0..a3 hold int file descriptors (bit i: a<i>), by name. An fd of
@@ -282,9 +271,6 @@ static void put_paths(struct builder *b, const struct audit_event *ev, const cha
 static void put_argv(struct builder *b, const struct audit_event *ev)
 {
 	struct audit_argv a;
-	bson_t arr;
-	char kbuf[16];
-	const char *key;
 	int err;
 
 	err = audit_event_argv(ev, &a);
@@ -296,12 +282,12 @@ static void put_argv(struct builder *b, const struct audit_event *ev)
 		return;
 	}
 	b->ok &= bson_append_int64(b->doc, "argc", -1, (int64_t)a.argc);
-	b->ok &= bson_append_array_begin(b->doc, "argv", -1, &arr);
-	for (size_t i = 0; i < a.n; i++) {
-		bson_uint32_to_string((uint32_t)i, &key, kbuf, sizeof(kbuf));
-		put_str(b, &arr, key, a.v[i], a.len[i]);
+	err = utf8_append_array(b->doc, "argv", (const char *const *)a.v, a.len, a.n);
+	if (err < 0) {
+		b->ok = false;
+		if (err != -EMSGSIZE && !b->err)
+			b->err = err;
 	}
-	b->ok &= bson_append_array_end(b->doc, &arr);
 	if (a.truncated)
 		b->ok &= bson_append_bool(b->doc, "argv_truncated", -1, true);
 	audit_argv_release(&a);

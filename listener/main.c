@@ -179,9 +179,8 @@ static void *audit_thread(void *arg)
 
 /* ---- proc connector thread ---- */
 
-static int on_snapshot_proc(void *opaque, const struct procfs_proc *p)
+static int write_snapshot_doc(struct listener *l, const struct procfs_proc *p, bool resync)
 {
-	struct listener *l = opaque;
 	struct doc_meta m;
 	bson_t tmp;
 
@@ -194,10 +193,23 @@ static int on_snapshot_proc(void *opaque, const struct procfs_proc *p)
 		bson_destroy(&tmp);
 		return 0;
 	}
+	if (resync)
+		BSON_APPEND_BOOL(&tmp, "resync", true);
 	atomic_fetch_add(&l->c.snapshot, 1);
 	submit(l, "snapshot", bson_copy(&tmp));
 	bson_destroy(&tmp);
 	return 0;
+}
+
+static int on_snapshot_proc(void *opaque, const struct procfs_proc *p)
+{
+	return write_snapshot_doc(opaque, p, false);
+}
+
+/* After a proc connector overrun: what /proc shows now, so processes born meanwhile exist. */
+static int on_resync_proc(void *opaque, const struct procfs_proc *p)
+{
+	return write_snapshot_doc(opaque, p, true);
 }
 
 static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
@@ -268,7 +280,7 @@ static void *proc_thread(void *arg)
 				atomic_fetch_add(&l->c.resyncs, 1);
 				log_warn("proc connector: overrun (ENOBUFS): fork/exec/exit events lost; "
 					 "resyncing from /proc");
-				procfs_snapshot(NULL, on_snapshot_proc, l);
+				procfs_snapshot(NULL, on_resync_proc, l);
 				continue;
 			}
 			if (r < 0 && r != -EINTR) {
@@ -591,8 +603,6 @@ int main(int argc, char **argv)
 			log_err("%s", err);
 			goto out;
 		}
-		if ((r = store_create_indexes(st, err, sizeof(err))) < 0)
-			log_warn("store: %s", err);
 	}
 
 	/* Audit before the writer's first insert, so the kernel already excludes us. */
@@ -608,6 +618,8 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	if (st && (r = store_create_indexes(st, err, sizeof(err))) < 0)
+		log_warn("store: %s", err);
 	{
 		struct audit_status s;
 

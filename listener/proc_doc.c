@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 static int64_t ts_ns(const struct timespec *t)
 {
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
@@ -44,23 +46,11 @@ int64_t proc_doc_start_wall_ms(const struct proc_doc_clock *clk, uint64_t start_
 }
 
 /* The server (and mongoc's insert validation) refuses invalid UTF-8, which argv, paths and
- * comm may well contain: replace every byte >= 0x80 of an invalid string by '?'. */
+ * comm may well contain: store them losslessly (U+FFFD in the field, exact bytes in key_hex,
+ * see utf8.h). A failed append leaves the field out, like the BSON_APPEND_* calls here. */
 static void append_utf8(bson_t *doc, const char *key, const char *s)
 {
-	size_t len = strlen(s);
-	char *copy;
-
-	if (bson_utf8_validate(s, len, false)) {
-		bson_append_utf8(doc, key, -1, s, (int)len);
-		return;
-	}
-	copy = bson_strndup(s, len);
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)copy[i] >= 0x80)
-			copy[i] = '?';
-	}
-	bson_append_utf8(doc, key, -1, copy, (int)len);
-	bson_free(copy);
+	(void)utf8_append(doc, key, s, strlen(s));
 }
 
 static void append_str_or_null(bson_t *doc, const char *key, const char *s)
@@ -73,20 +63,11 @@ static void append_str_or_null(bson_t *doc, const char *key, const char *s)
 
 static void append_argv(bson_t *doc, const struct procfs_proc *p)
 {
-	bson_t arr;
-	char idx[16];
-	const char *k;
-
 	if (!p->argv) {
 		BSON_APPEND_NULL(doc, "argv");
 		return;
 	}
-	BSON_APPEND_ARRAY_BEGIN(doc, "argv", &arr);
-	for (size_t i = 0; i < p->argc; i++) {
-		bson_uint32_to_string((uint32_t)i, &k, idx, sizeof(idx));
-		append_utf8(&arr, k, p->argv[i]);
-	}
-	bson_append_array_end(doc, &arr);
+	(void)utf8_append_array(doc, "argv", (const char *const *)p->argv, NULL, p->argc);
 	if (p->argv_truncated)
 		BSON_APPEND_BOOL(doc, "argv_truncated", true);
 }

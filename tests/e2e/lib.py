@@ -48,11 +48,12 @@ def db(name):
 class Listener:
     """The real lineage-listener in the background, with its stderr in a file."""
 
-    def __init__(self, dbname, *args):
+    def __init__(self, dbname, *args, uri=None, spool=None):
         self.tmp = tempfile.mkdtemp(prefix="lineage-e2e-")
         self.errpath = os.path.join(self.tmp, "listener.err")
-        self.args = [LISTENER, "--uri", URI, "--db", dbname, "--spool",
-                     os.path.join(self.tmp, "spool"), "--stats-interval", "1", *args]
+        self.spool = spool or os.path.join(self.tmp, "spool")
+        self.args = [LISTENER, "--uri", uri or URI, "--db", dbname, "--spool",
+                     self.spool, "--stats-interval", "1", *args]
         self.proc = None
 
     def start(self, wait_for="recording", timeout=30):
@@ -86,3 +87,154 @@ class Listener:
 
 def docker(*args, check=True):
     return subprocess.run([DOCKER, *args], check=check, capture_output=True, text=True)
+
+
+# ---- audit configuration repair (a listener killed with -9 cannot restore it) ----
+# What the kernel keeps after a SIGKILL (measured, kernel 6.18): enabled, backlog_limit,
+# backlog_wait_time and every rule the listener added; only the audit pid is reset. These
+# helpers put back a configuration captured with audit_config(), speaking NETLINK_AUDIT
+# directly (no auditctl on the test host): rules present now but not in the captured dump are
+# deleted with their own bytes, the status fields are set back.
+import socket
+import struct
+
+_NETLINK_AUDIT = 9
+_AUDIT_SET, _AUDIT_DEL_RULE = 1001, 1012
+_NLM_F_REQUEST, _NLM_F_ACK, _NLMSG_ERROR = 1, 4, 2
+_STATUS_FIELDS = {"enabled": (1, 0x1), "failure": (2, 0x2), "rate_limit": (4, 0x8),
+                  "backlog_limit": (5, 0x10), "backlog_wait_time": (9, 0x20)}
+
+
+def _parse_audit_config(text):
+    status, rules, lines = {}, [], text.splitlines()
+    for i, line in enumerate(lines):
+        k, _, v = line.partition(" ")
+        if k == "rules":
+            rules = [x for x in lines[i + 1:] if x]
+            break
+        status[k] = int(v)
+    return status, rules
+
+
+def _audit_request(sock, seq, mtype, payload):
+    sock.send(struct.pack("=IHHII", 16 + len(payload), mtype, _NLM_F_REQUEST | _NLM_F_ACK,
+                          seq, 0) + payload)
+    while True:
+        data = sock.recv(65536)
+        _, t, _, s, _ = struct.unpack_from("=IHHII", data)
+        if t == _NLMSG_ERROR and s == seq:
+            err = struct.unpack_from("=i", data, 16)[0]
+            if err:
+                raise OSError(-err, f"audit netlink request {mtype} failed")
+            return
+
+
+def audit_restore(before):
+    """Bring the kernel's audit configuration back to the dump `before` (audit_config()).
+    Returns a list of what was changed (empty when nothing was needed)."""
+    now = audit_config()
+    if now == before:
+        return []
+    want_status, want_rules = _parse_audit_config(before)
+    cur_status, cur_rules = _parse_audit_config(now)
+    changed = []
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_AUDIT)
+    try:
+        seq = 1
+        for hexrule in reversed(cur_rules):
+            if hexrule in want_rules:
+                continue
+            seq += 1
+            _audit_request(sock, seq, _AUDIT_DEL_RULE, bytes.fromhex(hexrule))
+            changed.append("deleted rule " + hexrule[:24] + "…")
+        for name, (idx, bit) in _STATUS_FIELDS.items():
+            if name in want_status and cur_status.get(name) != want_status[name]:
+                vals = [0] * 11
+                vals[0], vals[idx] = bit, want_status[name]
+                seq += 1
+                _audit_request(sock, seq, _AUDIT_SET, struct.pack("=11I", *vals))
+                changed.append(f"{name} {cur_status.get(name)} -> {want_status[name]}")
+    finally:
+        sock.close()
+    return changed
+
+
+FERRETDB = os.environ.get("LINEAGE_FERRETDB", "/var/lib/lineage-dev/bin/ferretdb")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateFerret:
+    """A FerretDB (SQLite) of the test's own, on a free port, that the test may kill and
+    restart on the same data directory: the shared server on 27017 is never touched."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="lineage-ferret-")
+        self.port = free_port()
+        self.uri = f"mongodb://127.0.0.1:{self.port}"
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout=30):
+        self.starts += 1
+        log = open(os.path.join(self.dir, f"ferretdb.{self.starts}.log"), "w")
+        self.proc = subprocess.Popen(
+            [FERRETDB, "--handler=sqlite", f"--sqlite-url=file:{self.dir}/",
+             f"--state-dir={self.dir}", f"--listen-addr=127.0.0.1:{self.port}",
+             "--debug-addr=-", "--telemetry=disable", "--log-level=warn"],
+            stdout=log, stderr=log)
+        log.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"private ferretdb exited ({self.proc.returncode})")
+            try:
+                MongoClient(self.uri, serverSelectionTimeoutMS=500).admin.command("ping")
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("private ferretdb did not answer")
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def client(self):
+        return MongoClient(self.uri, serverSelectionTimeoutMS=5000)
+
+    def cleanup(self):
+        import shutil
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_spool(spool_dir):
+    """Documents in a spool directory, read independently of spool.c: {collection: [docs]}
+    and the number of torn trailing bytes. Files: <coll>.<16 digits>.bson[.open]."""
+    import re
+    import bson
+    out, torn = {}, 0
+    for name in sorted(os.listdir(spool_dir)):
+        m = re.fullmatch(r"([A-Za-z0-9_-]+)\.(\d{16})\.bson(\.open)?", name)
+        if not m:
+            continue
+        data = open(os.path.join(spool_dir, name), "rb").read()
+        off = 0
+        while off + 4 <= len(data):
+            n = struct.unpack_from("<i", data, off)[0]
+            if n < 5 or off + n > len(data):
+                break
+            out.setdefault(m.group(1), []).append(bson.decode(data[off:off + n]))
+            off += n
+        torn += len(data) - off
+    return out, torn
+
+
+def spool_files(spool_dir):
+    return sorted(f for f in os.listdir(spool_dir) if ".bson" in f) if os.path.isdir(spool_dir) else []

@@ -430,9 +430,13 @@ static void test_built(void **state)
 	/* relative to dirfd 3, not to cwd: no abs */
 	expect_str(&doc, "paths.0.name", "rel/x");
 	assert_false(has(&doc, "paths.0.abs"));
-	/* invalid UTF-8 in a decoded name: stored with '?' */
-	expect_str(&doc, "paths.1.name", "/a?/b");
-	expect_str(&doc, "paths.1.abs", "/a?/b");
+	/* invalid UTF-8 in a decoded name: U+FFFD in the string, exact bytes in *_hex (utf8.h) */
+	expect_str(&doc, "paths.1.name", "/a\xef\xbf\xbd/b");
+	expect_str(&doc, "paths.1.name_hex", "2F61FF2F62");
+	expect_str(&doc, "paths.1.abs", "/a\xef\xbf\xbd/b");
+	expect_str(&doc, "paths.1.abs_hex", "2F61FF2F62");
+	assert_false(has(&doc, "paths.0.name_hex"));
+	assert_true(bson_validate(&doc, BSON_VALIDATE_UTF8, NULL));
 	expect_str(&doc, "_id", "65a1b2c3d4e5f60718293a4b:1");
 	find(&doc, "container", &(bson_iter_t){ 0 });
 	bson_destroy(&doc);

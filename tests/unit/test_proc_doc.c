@@ -218,10 +218,19 @@ static void test_exec(void **state)
 		if (n == 1)
 			assert_string_equal(s, "/etc/motd");
 		if (n == 2)
-			assert_string_equal(s, "?? bad utf8");
+			assert_string_equal(s, "\xef\xbf\xbd\xef\xbf\xbd bad utf8");
 		n++;
 	}
 	assert_int_equal(n, 3);
+	/* the exact bytes of the repaired item only (utf8.h) */
+	it = field(&doc, "argv_hex");
+	assert_true(BSON_ITER_HOLDS_DOCUMENT(&it));
+	assert_true(bson_iter_recurse(&it, &arr));
+	assert_true(bson_iter_next(&arr));
+	assert_string_equal(bson_iter_key(&arr), "2");
+	assert_string_equal(bson_iter_utf8(&arr, NULL), "FFFE206261642075746638");
+	assert_false(bson_iter_next(&arr));
+	assert_false(has(&doc, "exe_hex"));
 	assert_true(bson_validate(&doc, BSON_VALIDATE_UTF8, NULL));
 	bson_destroy(&doc);
 

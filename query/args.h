@@ -1,0 +1,64 @@
+/* args.h — lineage-query's command line: subcommand, operands, options, and the time values
+ * of --since/--until. Pure: no store, no output; main.c prints the errors it reports.
+ *
+ * A struct qargs holds pointers into the argv it was parsed from (valid as long as argv). */
+#ifndef LINEAGE_QUERY_ARGS_H
+#define LINEAGE_QUERY_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit status of lineage-query (documented in --help and README-forensics.md). */
+enum {
+	QEXIT_OK = 0,
+	QEXIT_USAGE = 1,
+	QEXIT_UNREACHABLE = 2,
+	QEXIT_NOT_FOUND = 3, /* session or container not found, or an ambiguous prefix */
+	QEXIT_DB_ERROR = 4,  /* the database answered with an error */
+};
+
+enum qcmd { QCMD_NONE, QCMD_SESSIONS, QCMD_CONTAINERS, QCMD_TREE, QCMD_TIMELINE, QCMD_FILES,
+	    QCMD_DIFF };
+enum qformat { QFMT_TEXT, QFMT_JSON, QFMT_DOT };
+
+/* "No time given" for since/until. */
+#define QTIME_NONE INT64_MIN
+
+struct qargs {
+	enum qcmd cmd;
+	bool help;            /* --help: print the (subcommand's) help, exit 0 */
+	const char *uri, *db;
+	const char *session;  /* --session ID or unique hex prefix; NULL with --last/default */
+	bool last;
+	enum qformat format;
+	bool utc;
+	int width;            /* text line width, 0 = unlimited */
+	const char *operand[2];
+	size_t noperands;
+	int64_t since_ms, until_ms; /* absolute (ms since epoch) or QTIME_NONE */
+	int64_t since_rel_ms, until_rel_ms; /* "+N" forms: relative to the container start */
+	bool written, unique;
+	const char *prefix;
+	const char *container;   /* diff --container */
+	const char *container_b; /* diff --container-b (default: same as --container) */
+};
+
+/* Parse argv (argv[0] is the program). On success fills *ret and returns 0; on a usage
+ * error returns -EINVAL and writes a one-line reason into err[errlen]. Uses getopt_long
+ * (resets optind itself). */
+int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errlen);
+
+/* A subcommand's name ↔ enum. qcmd_from_name returns QCMD_NONE for an unknown name. */
+enum qcmd qcmd_from_name(const char *name);
+const char *qcmd_name(enum qcmd cmd);
+
+/* Parse a time for --since/--until:
+ *   YYYY-MM-DD[T| ]HH:MM[:SS[.mmm]][Z]  local time (UTC with Z or when utc is true)
+ *   @SECONDS[.mmm]                       seconds since the epoch
+ *   +N[ms|s|m|h]                         relative to the container's start (*ret_rel = true)
+ * Returns 0 and sets *ret_ms (epoch ms, or the offset in ms when relative) and *ret_rel;
+ * -EINVAL when s is none of these. */
+int qargs_parse_time(const char *s, bool utc, int64_t *ret_ms, bool *ret_rel);
+
+#endif

@@ -1,0 +1,76 @@
+/* query.h — what every lineage-query subcommand shares: the context (store, session,
+ * arguments, output) and small readers of fields of the filter's documents.
+ *
+ * A struct qctx is owned by main.c; subcommands borrow it. The doc_* readers return
+ * pointers into the bson document they read (valid as long as that document). */
+#ifndef LINEAGE_QUERY_H
+#define LINEAGE_QUERY_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "args.h"
+#include "format.h"
+
+struct store;
+
+struct qctx {
+	struct store *st;
+	const struct qargs *args;
+	bson_oid_t session;  /* resolved --session / --last (not used by sessions, diff) */
+	FILE *out;
+	char err[512];       /* reason of the last failure, for main.c to print */
+	int status;          /* QEXIT_* chosen by the failing step */
+};
+
+/* Field readers: NULL / FMT_NO_TIME / dflt when the field is absent, null or of another
+ * type. doc_date reads a BSON date as ms since the epoch. */
+const char *doc_str(const bson_t *d, const char *key);
+int64_t doc_int(const bson_t *d, const char *key, int64_t dflt);
+bool doc_bool(const bson_t *d, const char *key);
+int64_t doc_date(const bson_t *d, const char *key);
+bool doc_is_null(const bson_t *d, const char *key);
+
+/* An array of strings of d (NULL entries for non-strings) as a newly allocated vector whose
+ * strings point into d: free(*ret) only. Returns the count, or -ENOMEM. */
+int doc_strv(const bson_t *d, const char *key, const char ***ret);
+
+/* Print d as one line of relaxed Extended JSON on ctx->out. */
+void doc_print_json(struct qctx *ctx, const bson_t *d);
+
+/* Set ctx->err and ctx->status from a store error r (-ENOTCONN → unreachable, else db
+ * error) and return r. */
+int q_store_error(struct qctx *ctx, int r, const char *what, const char *msg);
+
+/* Run every document of coll matching filter (sorted by sort, may be NULL) through fn;
+ * stops at fn's first negative return. Store failures set ctx->err/status. */
+int q_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
+	   int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
+
+/* Resolve the session of ctx->args (--session ID|prefix, --last or default: latest) into
+ * *ret. 0, or negative with ctx->err/status set (QEXIT_NOT_FOUND when none matches or a
+ * prefix is ambiguous). */
+int q_resolve_session(struct qctx *ctx, const char *arg, bson_oid_t *ret);
+
+/* Resolve CONTAINER (full id, unique id prefix or name) among the containers of session
+ * into *ret (a newly allocated full id: free it). Same failures as q_resolve_session. */
+int q_resolve_container(struct qctx *ctx, const bson_oid_t *session, const char *arg,
+			char **ret);
+
+/* Pure part of container resolution, for the unit tests: among n (id, name) pairs (names
+ * may be NULL), the exact id, else the exact name, else the unique id prefix. Returns the
+ * index, -ENOENT when nothing matches, -ENOTUNIQ when a prefix or name matches several. */
+int q_match_container(const char *const *ids, const char *const *names, size_t n,
+		      const char *arg);
+
+/* Subcommands: 0 or negative with ctx->err/status set. */
+int cmd_sessions(struct qctx *ctx);
+int cmd_containers(struct qctx *ctx);
+int cmd_tree(struct qctx *ctx);
+int cmd_timeline(struct qctx *ctx);
+int cmd_files(struct qctx *ctx);
+int cmd_diff(struct qctx *ctx);
+
+#endif
