@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — the one test command (README, .ci/run): install what is missing, build with
 # --werror, start FerretDB and dockerd on this host, build the local test image, run every
-# test, then again under AddressSanitizer + UBSan. Ends with "N passed, N failed".
+# test, then again under AddressSanitizer + UBSan, then run each fuzz target for
+# $LINEAGE_FUZZ_SECONDS (default 30; 0 skips). Ends with "N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib.sh"
@@ -38,5 +39,16 @@ run_suite() { # name builddir meson-setup-args...
 
 run_suite plain build --werror
 run_suite sanitizers build-san --werror -Db_sanitize=address,undefined -Db_lundef=false
+# Fuzz every parser for a bounded time (clang, ASan+UBSan); a crash fails the run.
+fuzz_secs=${LINEAGE_FUZZ_SECONDS:-30}
+if [ "$fuzz_secs" != 0 ]; then
+	log "fuzz: every target for ${fuzz_secs}s"
+	bash scripts/fuzz.sh "$fuzz_secs" >build-fuzz.run.log 2>&1
+	cat build-fuzz.run.log >&2
+	fok=$(grep -c ' ok ' build-fuzz.run.log)
+	ffail=$(grep -c 'FAILED' build-fuzz.run.log)
+	[ "$fok" -gt 0 ] || ffail=$((ffail + 1)) # built nothing, ran nothing: a failure
+	passed=$((passed + fok)); failed=$((failed + ffail))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

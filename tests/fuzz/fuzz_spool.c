@@ -1,14 +1,15 @@
-/* fuzz_spool.c — libFuzzer target for the spool segment reader (common/spool.c): the input is
- * written to a temporary file and read back with spool_reader_open/next until the end, the
- * way replay reads a segment left by a crash or a bad disk. Every document returned is walked
- * (recursively, all values) and turned into JSON. Checks: the reader never returns more
- * documents than can fit, and bytes returned + skipped never exceed the file size. */
+/* fuzz_spool.c — libFuzzer target for the spool segment reader (common/spool.c): the input
+ * is written to an in-memory file (memfd) and read back by path with spool_reader_open/next
+ * until the end, the way replay reads a segment left by a crash or a bad disk. Every document
+ * returned is walked (recursively, all values) and turned into JSON. Checks: the reader never
+ * returns more documents than can fit, and bytes returned + skipped never exceed the input. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -49,11 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	if (tmp_fd < 0) {
-		snprintf(tmp_path, sizeof(tmp_path), "/tmp/fuzz_spool.%ld.bson", (long)getpid());
-		tmp_fd = open(tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		/* an in-memory file (no disk I/O per input), opened by path like a segment */
+		tmp_fd = memfd_create("fuzz_spool", MFD_CLOEXEC);
 		if (tmp_fd < 0)
 			abort();
-		unlink(tmp_path); /* kept open; the reader opens it through /proc/self/fd */
 		snprintf(tmp_path, sizeof(tmp_path), "/proc/self/fd/%d", tmp_fd);
 	}
 	if (ftruncate(tmp_fd, 0) < 0 || pwrite(tmp_fd, data, size, 0) != (ssize_t)size)
