@@ -24,7 +24,8 @@ char *fmt_duration(int64_t ms, char *buf, size_t len);
 char *fmt_argv(const char *const *argv, size_t n, char *buf, size_t len);
 
 /* Cut s in place to at most width display columns (UTF-8 code points), ending with "…"
- * when it was cut. width 0 leaves s alone. */
+ * when it was cut ("~" when the cut leaves fewer than the 3 bytes "…" needs). width 0
+ * leaves s alone. */
 void fmt_fit(char *s, size_t width);
 
 /* Escape s for a double-quoted Graphviz string (", \, newlines). Returns buf. */

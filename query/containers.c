@@ -1,0 +1,67 @@
+/* containers.c — `lineage-query containers`: the containers the filter found in one
+ * session, with short and full id, name/image when known, times, rootfs, process and file
+ * counts. */
+#include "query.h"
+#include "store.h"
+
+static int print_container(struct qctx *ctx, const bson_t *d, void *data)
+{
+	const char *id = doc_str(d, "container"), *name = doc_str(d, "name");
+	const char *image = doc_str(d, "image"), *rootfs = doc_str(d, "rootfs");
+	bson_t filter = BSON_INITIALIZER, out;
+	char sid[16], start[40], end[40], line[1200], err[400];
+	int64_t nfiles = 0, s = doc_date(d, "start"), e = doc_date(d, "end");
+	int r;
+
+	(void)data;
+	BSON_APPEND_OID(&filter, "session", &ctx->session);
+	BSON_APPEND_UTF8(&filter, "container", id ? id : "");
+	r = store_count(ctx->st, "files", &filter, &nfiles, err, sizeof(err));
+	bson_destroy(&filter);
+	if (r < 0)
+		return q_store_error(ctx, r, "files", err);
+	if (ctx->args->format == QFMT_JSON) {
+		bson_init(&out);
+		bson_copy_to_excluding_noinit(d, &out, "files", NULL);
+		BSON_APPEND_INT64(&out, "files", nfiles);
+		doc_print_json(ctx, &out);
+		bson_destroy(&out);
+		return 0;
+	}
+	fmt_time(s, ctx->args->utc, true, start, sizeof(start));
+	fmt_time(e, ctx->args->utc, false, end, sizeof(end));
+	if (e == FMT_NO_TIME)
+		snprintf(end, sizeof(end), "running");
+	snprintf(line, sizeof(line), "%-12s  %-23s  %-12s %6lld %6lld  %s%s%s",
+		 fmt_short_id(id, sid, sizeof(sid)), start, end,
+		 (long long)doc_int(d, "processes", 0), (long long)nfiles, name ? name : "-",
+		 image ? " " : "", image ? image : "");
+	fmt_fit(line, (size_t)ctx->args->width);
+	fprintf(ctx->out, "%s\n", line);
+	snprintf(line, sizeof(line), "  id %s", id ? id : "-");
+	fmt_fit(line, (size_t)ctx->args->width);
+	fprintf(ctx->out, "%s\n", line);
+	snprintf(line, sizeof(line), "  rootfs %s", rootfs ? rootfs : "unknown");
+	fmt_fit(line, (size_t)ctx->args->width);
+	fprintf(ctx->out, "%s\n", line);
+	return 0;
+}
+
+int cmd_containers(struct qctx *ctx)
+{
+	bson_t filter = BSON_INITIALIZER, sort = BSON_INITIALIZER;
+	char hex[25];
+	int r;
+
+	BSON_APPEND_OID(&filter, "session", &ctx->session);
+	BSON_APPEND_INT32(&sort, "start", 1);
+	bson_oid_to_string(&ctx->session, hex);
+	if (ctx->args->format == QFMT_TEXT)
+		fprintf(ctx->out, "session %s\n%-12s  %-23s  %-12s %6s %6s  %s\n", hex,
+			"CONTAINER", ctx->args->utc ? "START (UTC)" : "START", "END", "PROCS",
+			"FILES", "NAME IMAGE");
+	r = q_each(ctx, "containers", &filter, &sort, print_container, NULL);
+	bson_destroy(&filter);
+	bson_destroy(&sort);
+	return r;
+}

@@ -1,0 +1,75 @@
+/* sessions.c — `lineage-query sessions`: every recorded listener run, newest first, with
+ * host, start, duration, counters, and any loss of events shown prominently. */
+#include <string.h>
+
+#include "query.h"
+
+/* Counters that mean "events were lost" (DESIGN.md principle 2). */
+static const char *const loss_counters[] = { "audit_lost", "audit_enobufs", "proc_enobufs",
+					     "dropped", "torn_spool_records" };
+
+static int64_t counter(const bson_t *d, const char *name)
+{
+	bson_iter_t it, sub;
+
+	if (bson_iter_init_find(&it, d, "counters") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &sub) && bson_iter_find(&sub, name) &&
+	    (BSON_ITER_HOLDS_INT32(&sub) || BSON_ITER_HOLDS_INT64(&sub) ||
+	     BSON_ITER_HOLDS_DOUBLE(&sub)))
+		return bson_iter_as_int64(&sub);
+	return 0;
+}
+
+static int print_session(struct qctx *ctx, const bson_t *d, void *data)
+{
+	int *nlossy = data;
+	bson_iter_t it;
+	char hex[25] = "?", start[40], dur[24], ev[24], lost[24];
+	int64_t s = doc_date(d, "started_at"), e = doc_date(d, "ended_at"), nlost = 0;
+
+	if (ctx->args->format == QFMT_JSON) {
+		doc_print_json(ctx, d);
+		return 0;
+	}
+	if (bson_iter_init_find(&it, d, "_id") && BSON_ITER_HOLDS_OID(&it))
+		bson_oid_to_string(bson_iter_oid(&it), hex);
+	for (size_t i = 0; i < sizeof(loss_counters) / sizeof(loss_counters[0]); i++)
+		nlost += counter(d, loss_counters[i]);
+	fmt_time(s, ctx->args->utc, true, start, sizeof(start));
+	if (e == FMT_NO_TIME)
+		snprintf(dur, sizeof(dur), "running");
+	else
+		fmt_duration(e - s, dur, sizeof(dur));
+	snprintf(ev, sizeof(ev), "%lld", (long long)(counter(d, "events") +
+						     counter(d, "proc_events")));
+	snprintf(lost, sizeof(lost), "%lld%s", (long long)nlost, nlost ? "!" : "");
+	fprintf(ctx->out, "%-24s %-8.8s %-23s %8s %7s %5s\n", hex,
+		doc_str(d, "host") ? doc_str(d, "host") : "-", start, dur, ev, lost);
+	if (nlost) {
+		fprintf(ctx->out, "  ! LOST EVENTS:");
+		for (size_t i = 0; i < sizeof(loss_counters) / sizeof(loss_counters[0]); i++)
+			if (counter(d, loss_counters[i]))
+				fprintf(ctx->out, " %s=%lld", loss_counters[i],
+					(long long)counter(d, loss_counters[i]));
+		fputc('\n', ctx->out);
+		(*nlossy)++;
+	}
+	return 0;
+}
+
+int cmd_sessions(struct qctx *ctx)
+{
+	bson_t sort = BSON_INITIALIZER;
+	int nlossy = 0, r;
+
+	BSON_APPEND_INT32(&sort, "started_at", -1);
+	if (ctx->args->format == QFMT_TEXT)
+		fprintf(ctx->out, "%-24s %-8s %-23s %8s %7s %5s\n", "SESSION", "HOST",
+			ctx->args->utc ? "STARTED (UTC)" : "STARTED", "DURATION", "EVENTS", "LOST");
+	r = q_each(ctx, "sessions", NULL, &sort, print_session, &nlossy);
+	if (r == 0 && nlossy)
+		fprintf(stderr, "lineage-query: %d session(s) lost events: their trees and timelines "
+			"may be incomplete\n", nlossy);
+	bson_destroy(&sort);
+	return r;
+}

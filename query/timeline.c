@@ -1,0 +1,342 @@
+/* timeline.c — `lineage-query timeline CONTAINER`: one line per event of the container
+ * (fork, exec, exit from processes; open, write-open, close from files; rename and unlink
+ * from the raw audit events), ordered in time, optionally cut by --since/--until.
+ * Owns the collected events (a text line and a json document each) until printed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+
+/* At the same millisecond: the order a process lives its life in. */
+enum tkind { TK_FORK, TK_EXEC, TK_OPEN, TK_FILEOP, TK_CLOSE, TK_EXIT };
+
+struct tev {
+	int64_t ts;
+	enum tkind kind;
+	size_t seq; /* order of collection: stable tie-break */
+	int64_t pid;
+	char *what, *detail;
+	bson_t *json;
+};
+
+struct tcol {
+	struct tev *v;
+	size_t n;
+	int64_t since, until;
+};
+
+static int add(struct tcol *c, int64_t ts, enum tkind kind, int64_t pid, const char *what,
+	       const char *detail, const char *process)
+{
+	struct tev *nv, *e;
+
+	if (ts == FMT_NO_TIME || (c->since != QTIME_NONE && ts < c->since) ||
+	    (c->until != QTIME_NONE && ts > c->until))
+		return 0;
+	nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	c->v = nv;
+	e = &c->v[c->n];
+	*e = (struct tev){ .ts = ts, .kind = kind, .seq = c->n, .pid = pid };
+	e->what = strdup(what);
+	e->detail = strdup(detail);
+	e->json = bson_new();
+	c->n++;
+	if (!e->what || !e->detail)
+		return -ENOMEM;
+	BSON_APPEND_DATE_TIME(e->json, "ts", ts);
+	BSON_APPEND_UTF8(e->json, "what", what);
+	BSON_APPEND_INT64(e->json, "pid", pid);
+	if (process)
+		BSON_APPEND_UTF8(e->json, "process", process);
+	return 0;
+}
+
+static struct tev *lastev(struct tcol *c)
+{
+	return &c->v[c->n - 1];
+}
+
+static int from_process(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct tcol *c = data;
+	const char *key = doc_str(d, "key"), *entry = doc_str(d, "entry");
+	int64_t pid = doc_int(d, "tgid", 0), sig = doc_int(d, "signal", 0), n0 = c->n;
+	bson_iter_t it, arr;
+	char prev[2048] = "", cur[2048], det[2100];
+	int r;
+
+	(void)ctx;
+	if (doc_bool(d, "runtime_helper"))
+		return 0;
+	snprintf(det, sizeof(det), "parent %s%s", doc_str(d, "parent") ? doc_str(d, "parent") : "?",
+		 entry && !strcmp(entry, "exec") ? " (docker exec)" :
+		 entry && !strcmp(entry, "init") ? " (container init)" : "");
+	r = add(c, doc_date(d, "start"), TK_FORK, pid, "fork", det, key);
+	if (r < 0)
+		return r;
+	if (c->n > (size_t)n0 && doc_str(d, "parent"))
+		BSON_APPEND_UTF8(lastev(c)->json, "parent", doc_str(d, "parent"));
+	if (bson_iter_init_find(&it, d, "execs") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &arr)) {
+		while (bson_iter_next(&arr)) {
+			const uint8_t *buf;
+			uint32_t len;
+			const char **argv = NULL;
+			bson_t ex;
+			size_t before = c->n;
+			int n;
+
+			if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+				continue;
+			bson_iter_document(&arr, &len, &buf);
+			if (!bson_init_static(&ex, buf, len))
+				continue;
+			n = doc_strv(&ex, "argv", &argv);
+			if (n < 0)
+				return n;
+			fmt_argv(argv, (size_t)n, cur, sizeof(cur));
+			free(argv);
+			if (!strcmp(cur, prev)) /* audit and proc connector saw the same exec */
+				continue;
+			snprintf(prev, sizeof(prev), "%s", cur);
+			r = add(c, doc_date(&ex, "ts"), TK_EXEC, pid, "exec", cur, key);
+			if (r < 0)
+				return r;
+			if (c->n > before) {
+				bson_iter_t ai;
+
+				BSON_APPEND_UTF8(lastev(c)->json, "exe",
+						 doc_str(&ex, "exe") ? doc_str(&ex, "exe") : "");
+				if (bson_iter_init_find(&ai, &ex, "argv"))
+					bson_append_iter(lastev(c)->json, "argv", -1, &ai);
+			}
+		}
+	}
+	if (doc_date(d, "exit") != FMT_NO_TIME) {
+		size_t before = c->n;
+
+		if (sig > 0)
+			snprintf(det, sizeof(det), "killed by SIG%s",
+				 sig < 65 && sigabbrev_np((int)sig) ? sigabbrev_np((int)sig) : "?");
+		else
+			snprintf(det, sizeof(det), "code %lld", (long long)doc_int(d, "exit_code", -1));
+		r = add(c, doc_date(d, "exit"), TK_EXIT, pid, "exit", det, key);
+		if (r < 0)
+			return r;
+		if (c->n > before) {
+			BSON_APPEND_INT64(lastev(c)->json, "exit_code", doc_int(d, "exit_code", -1));
+			BSON_APPEND_INT64(lastev(c)->json, "signal", sig);
+		}
+	}
+	return 0;
+}
+
+static int from_file(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct tcol *c = data;
+	const char *path = doc_str(d, "path"), *proc = doc_str(d, "process");
+	int64_t pid = doc_int(d, "tgid", 0), fd = doc_int(d, "fd", -1);
+	bool w = doc_bool(d, "write");
+	char det[4200];
+	size_t before = c->n;
+	int r;
+
+	(void)ctx;
+	if (!path)
+		path = "?";
+	if (doc_bool(d, "failed")) {
+		snprintf(det, sizeof(det), "%s (error %lld)", path,
+			 (long long)doc_int(d, "error", 0));
+		r = add(c, doc_date(d, "open"), TK_OPEN, pid, "open-fail", det, proc);
+		if (r == 0 && c->n > before)
+			BSON_APPEND_UTF8(lastev(c)->json, "path", path);
+		return r;
+	}
+	snprintf(det, sizeof(det), "%s fd %lld", path, (long long)fd);
+	r = add(c, doc_date(d, "open"), TK_OPEN, pid, w ? "write-open" : "open", det, proc);
+	if (r == 0 && c->n > before) {
+		BSON_APPEND_UTF8(lastev(c)->json, "path", path);
+		BSON_APPEND_INT64(lastev(c)->json, "fd", fd);
+	}
+	before = c->n;
+	if (w)
+		snprintf(det, sizeof(det), "%s fd %lld, %lld bytes written%s", path, (long long)fd,
+			 (long long)doc_int(d, "bytes_written", 0),
+			 doc_bool(d, "close_inferred") ? " (closed at exit)" : "");
+	else
+		snprintf(det, sizeof(det), "%s fd %lld%s", path, (long long)fd,
+			 doc_bool(d, "close_inferred") ? " (closed at exit)" : "");
+	if (r == 0)
+		r = add(c, doc_date(d, "close"), TK_CLOSE, pid, "close", det, proc);
+	if (r == 0 && c->n > before) {
+		BSON_APPEND_UTF8(lastev(c)->json, "path", path);
+		BSON_APPEND_INT64(lastev(c)->json, "fd", fd);
+		BSON_APPEND_BOOL(lastev(c)->json, "close_inferred", doc_bool(d, "close_inferred"));
+		if (w)
+			BSON_APPEND_INT64(lastev(c)->json, "bytes_written",
+					  doc_int(d, "bytes_written", 0));
+	}
+	return r;
+}
+
+/* The path of the audit PATH record with nametype want (DELETE, CREATE). */
+static const char *path_of(const bson_t *d, const char *want)
+{
+	bson_iter_t it, arr;
+
+	if (!bson_iter_init_find(&it, d, "paths") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	    !bson_iter_recurse(&it, &arr))
+		return NULL;
+	while (bson_iter_next(&arr)) {
+		const uint8_t *buf;
+		uint32_t len;
+		const char *nt, *p;
+		bson_t pd;
+
+		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+			continue;
+		bson_iter_document(&arr, &len, &buf);
+		if (!bson_init_static(&pd, buf, len))
+			continue;
+		nt = doc_str(&pd, "nametype");
+		p = doc_str(&pd, "abs") ? doc_str(&pd, "abs") : doc_str(&pd, "name");
+		if (nt && p && !strcmp(nt, want))
+			return p;
+	}
+	return NULL;
+}
+
+static int from_event(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct tcol *c = data;
+	const char *sc = doc_str(d, "syscall"), *from = path_of(d, "DELETE");
+	const char *to = path_of(d, "CREATE");
+	bool ren = sc && !strncmp(sc, "rename", 6);
+	char det[8400];
+	size_t before = c->n;
+	int r;
+
+	(void)ctx;
+	if (!from)
+		from = "?";
+	if (ren)
+		snprintf(det, sizeof(det), "%s -> %s", from, to ? to : "?");
+	else
+		snprintf(det, sizeof(det), "%s", from);
+	r = add(c, doc_date(d, "ts"), TK_FILEOP, doc_int(d, "pid", 0), ren ? "rename" : "unlink",
+		det, NULL);
+	if (r == 0 && c->n > before) {
+		BSON_APPEND_UTF8(lastev(c)->json, "path", from);
+		if (ren)
+			BSON_APPEND_UTF8(lastev(c)->json, "to", to ? to : "?");
+	}
+	return r;
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const struct tev *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int container_start(struct qctx *ctx, const bson_t *d, void *data)
+{
+	(void)ctx;
+	*(int64_t *)data = doc_date(d, "start");
+	return 0;
+}
+
+int cmd_timeline(struct qctx *ctx)
+{
+	const struct qargs *a = ctx->args;
+	bson_t filter = BSON_INITIALIZER, evf = BSON_INITIALIZER, in;
+	struct tcol c = { .since = a->since_ms, .until = a->until_ms };
+	int64_t cstart = FMT_NO_TIME;
+	char *cid = NULL, tbuf[40], line[8600];
+	int r;
+
+	r = q_resolve_container(ctx, &ctx->session, a->operand[0], &cid);
+	if (r < 0)
+		goto out;
+	BSON_APPEND_OID(&filter, "session", &ctx->session);
+	BSON_APPEND_UTF8(&filter, "container", cid);
+	if (a->since_rel_ms != QTIME_NONE || a->until_rel_ms != QTIME_NONE) {
+		r = q_each(ctx, "containers", &filter, NULL, container_start, &cstart);
+		if (r < 0)
+			goto out;
+		if (cstart == FMT_NO_TIME) {
+			snprintf(ctx->err, sizeof(ctx->err),
+				 "container %.12s has no start time: +OFFSET cannot be used", cid);
+			ctx->status = QEXIT_NOT_FOUND;
+			r = -ENOENT;
+			goto out;
+		}
+		if (a->since_rel_ms != QTIME_NONE)
+			c.since = cstart + a->since_rel_ms;
+		if (a->until_rel_ms != QTIME_NONE)
+			c.until = cstart + a->until_rel_ms;
+	}
+	r = q_each(ctx, "processes", &filter, NULL, from_process, &c);
+	if (r == 0)
+		r = q_each(ctx, "files", &filter, NULL, from_file, &c);
+	if (r < 0)
+		goto out;
+	BSON_APPEND_OID(&evf, "session", &ctx->session);
+	BSON_APPEND_UTF8(&evf, "container", cid);
+	BSON_APPEND_BOOL(&evf, "success", true);
+	BSON_APPEND_DOCUMENT_BEGIN(&evf, "syscall", &in);
+	{
+		bson_t arr;
+
+		BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+		BSON_APPEND_UTF8(&arr, "0", "rename");
+		BSON_APPEND_UTF8(&arr, "1", "renameat");
+		BSON_APPEND_UTF8(&arr, "2", "renameat2");
+		BSON_APPEND_UTF8(&arr, "3", "unlink");
+		BSON_APPEND_UTF8(&arr, "4", "unlinkat");
+		bson_append_array_end(&in, &arr);
+	}
+	bson_append_document_end(&evf, &in);
+	r = q_each(ctx, "events", &evf, NULL, from_event, &c);
+	if (r < 0)
+		goto out;
+	qsort(c.v, c.n, sizeof(*c.v), cmp_ev);
+	if (a->format == QFMT_TEXT && c.n)
+		fprintf(ctx->out, "container %.12s, %s (times %s)\n", cid,
+			fmt_time(c.v[0].ts, a->utc, true, tbuf, sizeof(tbuf)),
+			a->utc ? "UTC" : "local");
+	for (size_t i = 0; i < c.n; i++) {
+		if (a->format == QFMT_JSON) {
+			doc_print_json(ctx, c.v[i].json);
+			continue;
+		}
+		snprintf(line, sizeof(line), "%s %7lld %-10s %s",
+			 fmt_time(c.v[i].ts, a->utc, false, tbuf, sizeof(tbuf)),
+			 (long long)c.v[i].pid, c.v[i].what, c.v[i].detail);
+		fmt_fit(line, (size_t)a->width);
+		fprintf(ctx->out, "%s\n", line);
+	}
+out:
+	if (r == -ENOMEM) {
+		snprintf(ctx->err, sizeof(ctx->err), "out of memory");
+		ctx->status = QEXIT_DB_ERROR;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		free(c.v[i].what);
+		free(c.v[i].detail);
+		bson_destroy(c.v[i].json);
+	}
+	free(c.v);
+	free(cid);
+	bson_destroy(&filter);
+	bson_destroy(&evf);
+	return r;
+}

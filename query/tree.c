@@ -1,0 +1,239 @@
+/* tree.c — `lineage-query tree CONTAINER`: the container's processes as a pstree-like
+ * indented tree (pid, argv of each distinct exec, start/exit, exit status), `docker exec`
+ * subtrees marked; or one processes document per line (json), or a Graphviz digraph (dot).
+ * Owns copies of the process documents while it prints them. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+
+struct tproc {
+	bson_t *doc;
+	const char *key, *parent;
+	int64_t start;
+	int parent_idx;
+	bool printed;
+};
+
+struct tlist {
+	struct tproc *p;
+	size_t n;
+};
+
+static int add_proc(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct tlist *l = data;
+	struct tproc *np;
+
+	(void)ctx;
+	if (doc_bool(d, "runtime_helper") || !doc_str(d, "key"))
+		return 0; /* runc's own helpers are not the container's processes */
+	np = realloc(l->p, (l->n + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	l->p = np;
+	np = &l->p[l->n];
+	np->doc = bson_copy(d);
+	np->key = doc_str(np->doc, "key");
+	np->parent = doc_str(np->doc, "parent");
+	np->start = doc_date(np->doc, "start");
+	np->parent_idx = -1;
+	np->printed = false;
+	l->n++;
+	return 0;
+}
+
+/* "sh -c '…' ⇒ sleep 3": each distinct exec of the process (the listener records an exec
+ * from both audit and the proc connector, so consecutive duplicates are one exec). */
+static void label(const bson_t *d, char *buf, size_t len)
+{
+	bson_iter_t it, arr, x;
+	char prev[2048] = "", cur[2048];
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	if (bson_iter_init_find(&it, d, "execs") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &arr)) {
+		while (bson_iter_next(&arr)) {
+			const uint8_t *data;
+			uint32_t dlen;
+			const char **argv = NULL;
+			bson_t ex;
+			int n;
+
+			if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+				continue;
+			bson_iter_document(&arr, &dlen, &data);
+			if (!bson_init_static(&ex, data, dlen))
+				continue;
+			n = doc_strv(&ex, "argv", &argv);
+			if (n > 0)
+				fmt_argv(argv, (size_t)n, cur, sizeof(cur));
+			else
+				snprintf(cur, sizeof(cur), "%s", doc_str(&ex, "exe") ? doc_str(&ex, "exe") : "?");
+			free(argv);
+			(void)x;
+			if (!strcmp(cur, prev))
+				continue;
+			pos += (size_t)snprintf(buf + pos, pos < len ? len - pos : 0, "%s%s",
+						pos ? " \xe2\x87\x92 " : "", cur);
+			snprintf(prev, sizeof(prev), "%s", cur);
+			if (pos >= len)
+				break;
+		}
+	}
+	if (!buf[0])
+		snprintf(buf, len, "{%s}", doc_str(d, "comm") ? doc_str(d, "comm") : "forked, no exec");
+}
+
+static void status(const struct qctx *ctx, const bson_t *d, char *buf, size_t len)
+{
+	char s[40], e[40];
+	int64_t sig = doc_int(d, "signal", 0), code = doc_int(d, "exit_code", -1);
+	const char *abbrev;
+
+	fmt_time(doc_date(d, "start"), ctx->args->utc, false, s, sizeof(s));
+	fmt_time(doc_date(d, "exit"), ctx->args->utc, false, e, sizeof(e));
+	if (doc_date(d, "exit") == FMT_NO_TIME) {
+		snprintf(buf, len, "%s running", s);
+	} else if (sig > 0) {
+		abbrev = sig < 65 ? sigabbrev_np((int)sig) : NULL;
+		snprintf(buf, len, "%s-%s SIG%s", s, e, abbrev ? abbrev : "?");
+	} else if (code >= 0) {
+		snprintf(buf, len, "%s-%s exit %lld", s, e, (long long)code);
+	} else {
+		snprintf(buf, len, "%s-%s exit ?", s, e);
+	}
+}
+
+static size_t columns(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	const struct tproc *x = *(const struct tproc *const *)a, *y = *(const struct tproc *const *)b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Children of parent (-1: roots) sorted by start, into a new array (free it). */
+static struct tproc **children(struct tlist *l, int parent, size_t *ret_n)
+{
+	struct tproc **v = calloc(l->n ? l->n : 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->p[i].parent_idx == parent && !l->p[i].printed)
+			v[n++] = &l->p[i];
+	qsort(v, n, sizeof(*v), cmp_start);
+	*ret_n = n;
+	return v;
+}
+
+static int print_node(struct qctx *ctx, struct tlist *l, struct tproc *p, const char *indent,
+		      bool last, bool root)
+{
+	const struct qargs *a = ctx->args;
+	const char *entry = doc_str(p->doc, "entry");
+	char lab[4096], left[4400], right[128], sub[1024], dkey[256], dlab[4400];
+	struct tproc **kids;
+	size_t nk = 0, w;
+	int idx = (int)(p - l->p), r = 0;
+
+	p->printed = true;
+	label(p->doc, lab, sizeof(lab));
+	if (a->format == QFMT_JSON) {
+		doc_print_json(ctx, p->doc);
+	} else if (a->format == QFMT_DOT) {
+		snprintf(left, sizeof(left), "%lld %s", (long long)doc_int(p->doc, "tgid", 0), lab);
+		fmt_fit(left, 60);
+		status(ctx, p->doc, right, sizeof(right));
+		fprintf(ctx->out, "  \"%s\" [label=\"%s\\n%s\"%s];\n",
+			fmt_dot_escape(p->key, dkey, sizeof(dkey)),
+			fmt_dot_escape(left, dlab, sizeof(dlab)), right,
+			entry && !strcmp(entry, "exec") ? ", style=dashed, color=blue" :
+			entry && !strcmp(entry, "init") ? ", style=bold" : "");
+		if (p->parent_idx >= 0)
+			fprintf(ctx->out, "  \"%s\" -> \"%s\";\n", l->p[p->parent_idx].key, dkey);
+	} else {
+		snprintf(left, sizeof(left), "%s%s%lld %s%s", indent,
+			 root ? "" : last ? "\xe2\x94\x94\xe2\x94\x80 " : "\xe2\x94\x9c\xe2\x94\x80 ",
+			 (long long)doc_int(p->doc, "tgid", 0),
+			 entry && !strcmp(entry, "exec") ? "[docker exec] " :
+			 entry && !strcmp(entry, "init") ? "[init] " : "", lab);
+		status(ctx, p->doc, right, sizeof(right));
+		w = (size_t)a->width;
+		if (w)
+			fmt_fit(left, w > columns(right) + 21 ? w - columns(right) - 1 : 20);
+		fprintf(ctx->out, "%s%*s%s\n", left,
+			w && w > columns(left) + columns(right) ?
+				(int)(w - columns(left) - columns(right)) : 1, "", right);
+	}
+	kids = children(l, idx, &nk);
+	if (!kids)
+		return -ENOMEM;
+	snprintf(sub, sizeof(sub), "%s%s", indent, root ? "" : last ? "   " : "\xe2\x94\x82  ");
+	for (size_t k = 0; k < nk && r == 0; k++)
+		r = print_node(ctx, l, kids[k], sub, k + 1 == nk, false);
+	free(kids);
+	return r;
+}
+
+int cmd_tree(struct qctx *ctx)
+{
+	bson_t filter = BSON_INITIALIZER, sort = BSON_INITIALIZER;
+	struct tlist l = { 0 };
+	struct tproc **roots = NULL;
+	char *cid = NULL, sid[16];
+	size_t nroots = 0;
+	int r;
+
+	r = q_resolve_container(ctx, &ctx->session, ctx->args->operand[0], &cid);
+	if (r < 0)
+		goto out;
+	BSON_APPEND_OID(&filter, "session", &ctx->session);
+	BSON_APPEND_UTF8(&filter, "container", cid);
+	BSON_APPEND_INT32(&sort, "start", 1);
+	r = q_each(ctx, "processes", &filter, &sort, add_proc, &l);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		for (size_t j = 0; l.p[i].parent && j < l.n; j++)
+			if (!strcmp(l.p[j].key, l.p[i].parent))
+				l.p[i].parent_idx = (int)j;
+	if (ctx->args->format == QFMT_DOT)
+		fprintf(ctx->out, "digraph \"%s\" {\n  node [shape=box, fontname=monospace];\n",
+			fmt_short_id(cid, sid, sizeof(sid)));
+	else if (ctx->args->format == QFMT_TEXT)
+		fprintf(ctx->out, "container %s: %zu processes (times %s)\n", cid, l.n,
+			ctx->args->utc ? "UTC" : "local");
+	roots = children(&l, -1, &nroots);
+	r = roots ? 0 : -ENOMEM;
+	for (size_t k = 0; k < nroots && r == 0; k++)
+		r = print_node(ctx, &l, roots[k], "", true, true);
+	if (ctx->args->format == QFMT_DOT)
+		fprintf(ctx->out, "}\n");
+	if (r == -ENOMEM) {
+		snprintf(ctx->err, sizeof(ctx->err), "out of memory");
+		ctx->status = QEXIT_DB_ERROR;
+	}
+out:
+	free(roots);
+	for (size_t i = 0; i < l.n; i++)
+		bson_destroy(l.p[i].doc);
+	free(l.p);
+	free(cid);
+	bson_destroy(&filter);
+	bson_destroy(&sort);
+	return r;
+}
