@@ -9,6 +9,7 @@
 #include "store.h"
 
 #define BATCH 1000
+#define DELETE_BATCH 20000 /* ids per delete: FerretDB (SQLite) binds each one, at most 32766 */
 
 static void put_date(bson_t *d, const char *k, int64_t ns)
 {
@@ -247,17 +248,67 @@ out:
 	return r;
 }
 
+/* Delete the session's documents of coll in batches of _ids. One delete_many over a session's
+ * tens of thousands of files fails on FerretDB ("too many SQL variables": it binds every
+ * matched id), and a failed replacement must not leave half of the old output behind. */
+static int delete_session(struct store *st, const char *coll, const bson_oid_t *session,
+			  char *err, size_t errlen)
+{
+	for (;;) {
+		bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj, del, in, arr;
+		struct store_cursor *cur = NULL;
+		const bson_t *doc;
+		bson_iter_t it;
+		char ib[16];
+		const char *ik;
+		uint32_t n = 0;
+		int64_t deleted = 0;
+		int r;
+
+		BSON_APPEND_OID(&filter, "session", session);
+		BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+		BSON_APPEND_INT32(&proj, "_id", 1);
+		bson_append_document_end(&opts, &proj);
+		BSON_APPEND_INT64(&opts, "limit", DELETE_BATCH);
+		bson_init(&del);
+		BSON_APPEND_DOCUMENT_BEGIN(&del, "_id", &in);
+		bson_append_array_begin(&in, "$in", -1, &arr);
+		r = store_find(st, coll, &filter, &opts, &cur, err, errlen);
+		while (r == 0 && (r = store_cursor_next(cur, &doc, err, errlen)) == 1) {
+			if (!bson_iter_init_find(&it, doc, "_id")) {
+				r = 0;
+				continue;
+			}
+			bson_uint32_to_string(n++, &ik, ib, sizeof(ib));
+			bson_append_value(&arr, ik, -1, bson_iter_value(&it));
+			r = 0;
+		}
+		store_cursor_free(cur);
+		bson_append_array_end(&in, &arr);
+		bson_append_document_end(&del, &in);
+		if (r == 0 && n > 0)
+			r = store_delete_many(st, coll, &del, &deleted, err, errlen);
+		bson_destroy(&filter);
+		bson_destroy(&opts);
+		bson_destroy(&del);
+		if (r < 0 || n == 0)
+			return r;
+		if (deleted <= 0) { /* found but not deletable: do not loop forever */
+			snprintf(err, errlen, "delete from %s: %u documents found, none deleted",
+				 coll, n);
+			return -EIO;
+		}
+	}
+}
+
 int emit_session(struct store *st, const struct model *m, const bson_oid_t *session,
 		 const char *host, struct emit_result *ret, char *err, size_t errlen)
 {
 	static const char *const colls[] = { "processes", "containers", "files" };
-	bson_t filter = BSON_INITIALIZER;
 	int r = 0;
 
-	BSON_APPEND_OID(&filter, "session", session);
 	for (size_t i = 0; i < 3 && r == 0; i++)
-		r = store_delete_many(st, colls[i], &filter, NULL, err, errlen);
-	bson_destroy(&filter);
+		r = delete_session(st, colls[i], session, err, errlen);
 	if (r == 0)
 		r = write_all(st, "processes", m, m->nprocs, emit_process_doc, session, host, err,
 			      errlen);

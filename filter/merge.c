@@ -57,7 +57,8 @@ static int placeholder(struct model *m, struct pidmap *live, int tgid, const cha
 	return idx;
 }
 
-static void add_exec(struct m_proc *p, int64_t ts, const char *exe, const char **argv, size_t argc)
+static struct m_exec *add_exec(struct m_proc *p, int64_t ts, const char *exe, const char **argv,
+			       size_t argc)
 {
 	struct m_exec *x = MODEL_PUSH(p->execs, p->nexecs, p->cap_execs);
 
@@ -67,6 +68,17 @@ static void add_exec(struct m_proc *p, int64_t ts, const char *exe, const char *
 	x->argc = argc;
 	x->runtime = model_is_runtime_image(exe, argc ? argv[0] : NULL);
 	p->nexecs++;
+	return x;
+}
+
+static bool same_argv(const char **a, size_t na, const char **b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!a[i] || !b[i] || strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
 }
 
 static void from_snapshot(struct model *m, struct pidmap *live)
@@ -162,7 +174,7 @@ static void on_pexec(struct model *m, struct pidmap *live, const struct m_pevent
 	if (idx < 0)
 		idx = placeholder(m, live, e->tgid, "exec");
 	p = &m->procs[idx];
-	add_exec(p, e->ts, e->exe, e->argv, e->argc);
+	add_exec(p, e->ts, e->exe, e->argv, e->argc)->from_proc = true;
 	if (e->gone)
 		return;
 	if (e->cwd)
@@ -287,32 +299,40 @@ static void attach_event(struct model *m, int ei, int idx)
 		p->container_src = "audit";
 	}
 	if ((is_syscall(e, "execve") || is_syscall(e, "execveat")) && ev_ok(e)) {
-		size_t k;
+		size_t k, best = p->nexecs;
+		int64_t best_d = MERGE_EXEC_WINDOW_NS;
 
-		size_t best = p->nexecs;
-		int64_t best_d = 50 * 1000000LL;
-
-		/* the proc connector's exec closest in time that audit has not filled yet */
+		/* One exec seen twice: the proc connector's exec event and audit's execve. Pair
+		 * this execve with the closest proc-connector exec of the process that audit has not
+		 * claimed yet and whose argv (when /proc still showed one) is the same: the two
+		 * streams arrive in any order and their clocks differ by the calibration error, so
+		 * neither "the next one" nor "one without exe" is safe (a gone process's exec has
+		 * neither exe nor argv; a live one has both). */
 		for (k = 0; k < p->nexecs; k++) {
-			struct m_exec *x = &p->execs[k];
+			const struct m_exec *x = &p->execs[k];
 
-			if (x->ts != MODEL_NO_TIME && e->ts != MODEL_NO_TIME && !x->exe &&
-			    llabs(x->ts - e->ts) < best_d) {
-				best = k;
-				best_d = llabs(x->ts - e->ts);
-			}
+			if (!x->from_proc || x->from_audit || x->ts == MODEL_NO_TIME ||
+			    e->ts == MODEL_NO_TIME || llabs(x->ts - e->ts) >= best_d)
+				continue;
+			if (x->argc && e->argc && !same_argv(x->argv, x->argc, e->argv, e->argc))
+				continue;
+			best = k;
+			best_d = llabs(x->ts - e->ts);
 		}
 		if (best < p->nexecs) {
 			struct m_exec *x = &p->execs[best];
 
-			x->exe = e->exe;
-			if (!x->argc) {
+			/* audit's exe and argv are the kernel's at the syscall; /proc's a later read */
+			if (e->exe)
+				x->exe = e->exe;
+			if (e->argc) {
 				x->argv = e->argv;
 				x->argc = e->argc;
 			}
 			x->runtime = model_is_runtime_image(x->exe, x->argc ? x->argv[0] : NULL);
+			x->from_audit = true;
 		} else {
-			add_exec(p, e->ts, e->exe, e->argv, e->argc);
+			add_exec(p, e->ts, e->exe, e->argv, e->argc)->from_audit = true;
 		}
 	}
 	if (is_syscall(e, "exit_group") && !p->exited) {

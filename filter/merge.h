@@ -17,6 +17,10 @@
  * started at most this much after it. */
 #define MERGE_SLACK_NS (5 * 1000000LL)
 
+/* An audited execve and the proc connector's exec event of the same exec lie at most this far
+ * apart (audit: syscall entry, ms; proc connector: end of exec, calibrated clock). */
+#define MERGE_EXEC_WINDOW_NS (50 * 1000000LL)
+
 int merge_run(struct model *m);
 
 /* The index of the lifetime of tgid alive at wall time ts (-1 none). Valid after merge_run. */

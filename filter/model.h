@@ -88,6 +88,8 @@ struct m_exec {
 	const char **argv;
 	size_t argc;
 	bool runtime; /* the image is a container runtime (runc, crun, ...) */
+	bool from_proc;  /* seen by the proc connector (its exec event) */
+	bool from_audit; /* seen by audit (a successful execve/execveat) */
 };
 
 enum m_parent_src { PSRC_NONE = 0, PSRC_FORK, PSRC_SNAPSHOT, PSRC_AUDIT_CLONE, PSRC_AUDIT_PPID };

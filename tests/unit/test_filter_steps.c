@@ -158,6 +158,45 @@ static void test_threads_and_reparenting(void **state)
 	model_release(&m);
 }
 
+/* One exec is seen twice, by the proc connector (exec event, what /proc showed) and by audit
+ * (execve): one m_exec, not two (real runs: every exec was doubled). 100 runs
+ * `sh -c "A; cat f"`, which execs cat in place (busybox does): proc execs at 20 (sh) and 25
+ * (cat), audit execves at 23 (sh: closer in time to the proc cat than to the proc sh, so only
+ * the argv tells them apart) and 26 (cat). 101's exec event says gone (no exe, no argv, no
+ * container): audit's execve fills it, and its container comes from audit. */
+static void test_exec_seen_twice(void **state)
+{
+	struct model m;
+	const struct m_proc *p;
+
+	(void)state;
+	model_init(&m);
+	pe(&m, "{\"t\":10,\"what\":\"fork\",\"parent_pid\":1,\"parent_tgid\":1,\"child_pid\":100,\"child_tgid\":100}");
+	pe(&m, "{\"t\":20,\"what\":\"exec\",\"pid\":100,\"tgid\":100,\"exe\":\"/bin/busybox\",\"argv\":[\"sh\",\"-c\",\"A; cat f\"],\"container\":\"" CA "\"}");
+	pe(&m, "{\"t\":21,\"what\":\"fork\",\"parent_pid\":100,\"parent_tgid\":100,\"child_pid\":101,\"child_tgid\":101}");
+	pe(&m, "{\"t\":22,\"what\":\"exec\",\"pid\":101,\"tgid\":101,\"exe\":null,\"argv\":null,\"gone\":true}");
+	pe(&m, "{\"t\":25,\"what\":\"exec\",\"pid\":100,\"tgid\":100,\"exe\":\"/bin/busybox\",\"argv\":[\"cat\",\"f\"],\"container\":\"" CA "\"}");
+	ev(&m, "{\"t\":21,\"syscall\":\"execve\",\"success\":true,\"exit\":0,\"pid\":101,\"ppid\":100,\"exe\":\"/bin/busybox\",\"argv\":[\"ls\",\"/etc\"],\"container\":\"" CA "\"}");
+	ev(&m, "{\"t\":23,\"syscall\":\"execve\",\"success\":true,\"exit\":0,\"pid\":100,\"ppid\":1,\"exe\":\"/bin/busybox\",\"argv\":[\"sh\",\"-c\",\"A; cat f\"],\"container\":\"" CA "\"}");
+	ev(&m, "{\"t\":26,\"syscall\":\"execve\",\"success\":true,\"exit\":0,\"pid\":100,\"ppid\":1,\"exe\":\"/bin/busybox\",\"argv\":[\"cat\",\"f\"],\"container\":\"" CA "\"}");
+	run(&m);
+	p = byk(&m, "100@10000000");
+	assert_int_equal(p->nexecs, 2);
+	assert_int_equal(p->execs[0].ts, (BASE_MS + 20) * MS); /* the proc connector's time */
+	assert_string_equal(p->execs[0].argv[0], "sh");
+	assert_string_equal(p->execs[1].argv[0], "cat");
+	assert_true(p->execs[0].from_proc && p->execs[0].from_audit);
+	assert_true(p->execs[1].from_proc && p->execs[1].from_audit);
+	p = byk(&m, "101@21000000");
+	assert_int_equal(p->nexecs, 1);
+	assert_string_equal(p->execs[0].exe, "/bin/busybox");
+	assert_int_equal(p->execs[0].argc, 2);
+	assert_string_equal(p->execs[0].argv[0], "ls");
+	assert_string_equal(p->container, CA);
+	assert_int_equal(p->depth, 1); /* a child in 100's container tree */
+	model_release(&m);
+}
+
 /* processes alive before the session: parents from the snapshot; a process seen only by
  * audit gets its parent from the audited clone, its exit from exit_group */
 static void test_snapshot_and_audit_only(void **state)
@@ -337,6 +376,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pid_reuse),
 		cmocka_unit_test(test_threads_and_reparenting),
+		cmocka_unit_test(test_exec_seen_twice),
 		cmocka_unit_test(test_snapshot_and_audit_only),
 		cmocka_unit_test(test_files_pairing),
 		cmocka_unit_test(test_containers),
