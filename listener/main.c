@@ -497,6 +497,23 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "dropped_scope", atomic_load(&l->c.dropped_scope));
 	BSON_APPEND_INT64(&c, "doc_errors", atomic_load(&l->c.doc_errors));
 	BSON_APPEND_INT64(&c, "submit_failed", atomic_load(&l->c.submit_failed));
+	if (l->asm_ctx) {
+		struct asm_stats as;
+
+		asm_get_stats(l->asm_ctx, &as);
+		/* serial gaps are a hint only: other rules' and excluded events use serials too */
+		BSON_APPEND_INT64(&c, "audit_serial_gaps", as.serial_gaps);
+		BSON_APPEND_INT64(&c, "events_timed_out", as.timed_out);
+		BSON_APPEND_INT64(&c, "events_overflowed", as.overflowed);
+		BSON_APPEND_INT64(&c, "records_dropped", as.dropped_records);
+	}
+	if (l->pc) {
+		struct pc_stats ps;
+
+		pc_get_stats(l->pc, &ps);
+		BSON_APPEND_INT64(&c, "proc_seq_gaps", ps.seq_gaps);
+		BSON_APPEND_INT64(&c, "proc_malformed", ps.malformed);
+	}
 	if (l->writer) {
 		writer_get_stats(l->writer, &ws);
 		BSON_APPEND_INT64(&c, "stored", ws.inserted);
@@ -511,23 +528,27 @@ static void append_counters(struct listener *l, bson_t *b)
 
 static void print_stats(struct listener *l)
 {
+	static uint64_t last_stored, last_ms;
 	struct writer_stats ws = { 0 };
-	struct asm_stats as = { 0 };
+	uint64_t now = mono_ms();
+	double rate = 0;
 
 	if (l->writer)
 		writer_get_stats(l->writer, &ws);
-	if (l->asm_ctx)
-		asm_get_stats(l->asm_ctx, &as);
+	if (last_ms && now > last_ms)
+		rate = (double)(ws.inserted - last_stored) * 1000.0 / (double)(now - last_ms);
+	last_stored = ws.inserted;
+	last_ms = now;
 	log_info("stats: records %" PRIu64 " events %" PRIu64 " parse_errors %" PRIu64
 		 " lost(kernel) %u enobufs(audit) %" PRIu64 " proc_events %" PRIu64
 		 " enobufs(proc) %" PRIu64 " dropped_scope %" PRIu64 " | queue %zu (hwm %zu) "
-		 "stored %" PRIu64 " spooled %" PRIu64 " replayed %" PRIu64 " dropped %" PRIu64
-		 " avg_batch %.1f insert_ms %.1f db %s",
+		 "stored %" PRIu64 " (%.0f/s) spooled %" PRIu64 " replayed %" PRIu64
+		 " dropped %" PRIu64 " avg_batch %.1f insert_ms %.1f db %s",
 		 (uint64_t)atomic_load(&l->c.records), (uint64_t)atomic_load(&l->c.events),
 		 (uint64_t)atomic_load(&l->c.parse_errors), l->lost_now - l->lost_at_start,
 		 (uint64_t)atomic_load(&l->c.audit_enobufs), (uint64_t)atomic_load(&l->c.proc_events),
 		 (uint64_t)atomic_load(&l->c.proc_enobufs), (uint64_t)atomic_load(&l->c.dropped_scope),
-		 ws.queue_depth, ws.queue_hwm, ws.inserted, ws.spooled, ws.replayed, ws.dropped,
+		 ws.queue_depth, ws.queue_hwm, ws.inserted, rate, ws.spooled, ws.replayed, ws.dropped,
 		 ws.avg_batch, ws.last_insert_ms, ws.db_up ? "up" : "down");
 }
 
