@@ -43,6 +43,8 @@ struct audit_source {
 	struct audit_source_config cfg;
 	int rfd, cfd;
 	bool have_pid, changed_status;
+	bool recovered_state; /* before came from a crashed listener's state file */
+	int stale_rules;      /* rules of a crashed listener deleted at open */
 	struct audit_status before;  /* as found at open */
 	struct installed_rule rules[MAX_RULES];
 	size_t n_rules;
@@ -193,9 +195,17 @@ static int add_exclude_rule(struct audit_source *src, pid_t pid, char *err, size
 	if (audit_rule_syscallbyname_data(rule, "all") < 0 ||
 	    audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
 		audit_rule_free_data(rule);
-		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s", pair);
+		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F pid=%d", (int)pid);
 	}
-	if (asprintf(&text, "-A exit,never -F pid=%d", (int)pid) < 0)
+	/* keyed, so that a listener after a crash can tell this rule is ours */
+	_audit_syscalladded = 1;
+	snprintf(pair, sizeof(pair), "key=%s", AUDIT_SOURCE_EXCLUDE_KEY);
+	if (audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
+		audit_rule_free_data(rule);
+		return set_err(err, errlen, -EINVAL, "audit: cannot build the exclusion rule key");
+	}
+	if (asprintf(&text, "-A exit,never -F pid=%d -F key=%s", (int)pid,
+		     AUDIT_SOURCE_EXCLUDE_KEY) < 0)
 		text = NULL;
 	return add_rule(src, rule, AUDIT_FILTER_EXIT | AUDIT_FILTER_PREPEND, AUDIT_NEVER, text,
 			err, errlen);
@@ -250,6 +260,100 @@ static int set_rcvbuf(int fd, int bytes)
 	return -errno;
 }
 
+/* The key string of a rule whose only string field is its key (ours are built so); NULL for
+ * any other rule, which is then never touched. */
+static const char *rule_key(const struct audit_rule_data *r, size_t len, size_t *ret_len)
+{
+	size_t strings = 0, off = 0;
+	const char *key = NULL;
+
+	if (len < sizeof(*r) || r->field_count > AUDIT_MAX_FIELDS || sizeof(*r) + r->buflen > len)
+		return NULL;
+	for (uint32_t i = 0; i < r->field_count; i++) {
+		uint32_t f = r->fields[i];
+		bool str = (f >= AUDIT_SUBJ_USER && f <= AUDIT_SUBJ_CLR) ||
+			   (f >= AUDIT_OBJ_USER && f <= AUDIT_OBJ_LEV_HIGH) || f == AUDIT_WATCH ||
+			   f == AUDIT_DIR || f == AUDIT_FILTERKEY || f == AUDIT_EXE;
+
+		if (!str)
+			continue;
+		if (++strings > 1 || f != AUDIT_FILTERKEY || r->values[i] > r->buflen - off)
+			return NULL;
+		key = r->buf + off;
+		*ret_len = r->values[i];
+		off += r->values[i];
+	}
+	return key;
+}
+
+/* A listener killed with SIGKILL cannot restore anything: the kernel drops its daemon pid but
+ * keeps its rules and status. Delete rules keyed lineage/lineage-exclude that no live
+ * listener owns (called only when nobody owns audit). Returns the number deleted. */
+static int delete_stale_rules(int fd)
+{
+	struct audit_rule_data *stale[64];
+	struct audit_reply rep;
+	int n = 0, deleted = 0, r;
+
+	if (audit_request_rules_list_data(fd) < 0)
+		return -EIO;
+	while ((r = get_reply(fd, AUDIT_LIST_RULES, &rep)) == AUDIT_LIST_RULES) {
+		size_t len = sizeof(struct audit_rule_data) + rep.ruledata->buflen, klen = 0;
+		const char *key = rule_key(rep.ruledata, len, &klen);
+
+		if (!key || n >= (int)ARRAY_SIZE(stale))
+			continue;
+		if (!((klen == strlen(AUDIT_SOURCE_KEY) && !memcmp(key, AUDIT_SOURCE_KEY, klen)) ||
+		      (klen == strlen(AUDIT_SOURCE_EXCLUDE_KEY) &&
+		       !memcmp(key, AUDIT_SOURCE_EXCLUDE_KEY, klen))))
+			continue;
+		stale[n] = malloc(len);
+		if (!stale[n])
+			break;
+		memcpy(stale[n++], rep.ruledata, len);
+	}
+	for (int i = 0; i < n; i++) {
+		if (audit_delete_rule_data(fd, stale[i], stale[i]->flags & ~AUDIT_FILTER_PREPEND,
+					   stale[i]->action) > 0)
+			deleted++;
+		free(stale[i]);
+	}
+	return r < 0 ? r : deleted;
+}
+
+/* The status found before the first listener changed it, kept on disk until a clean close, so
+ * that a listener after a crash restores the host's values, not the crashed one's. */
+static void state_save(const struct audit_status *s)
+{
+	FILE *f = fopen(AUDIT_SOURCE_STATE_FILE ".tmp", "we");
+
+	if (!f)
+		return;
+	fprintf(f, "enabled %u\nbacklog_limit %u\nbacklog_wait_time %u\n", s->enabled,
+		s->backlog_limit, s->backlog_wait_time);
+	if (fclose(f) == 0)
+		rename(AUDIT_SOURCE_STATE_FILE ".tmp", AUDIT_SOURCE_STATE_FILE);
+}
+
+static bool state_load(struct audit_status *s)
+{
+	FILE *f = fopen(AUDIT_SOURCE_STATE_FILE, "re");
+	unsigned en, bl, bw;
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fscanf(f, "enabled %u backlog_limit %u backlog_wait_time %u", &en, &bl, &bw) == 3 &&
+	     en <= 1;
+	fclose(f);
+	if (ok) {
+		s->enabled = en;
+		s->backlog_limit = bl;
+		s->backlog_wait_time = bw;
+	}
+	return ok;
+}
+
 static int open_multicast(struct audit_source *src, char *err, size_t errlen)
 {
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK,
@@ -283,6 +387,15 @@ static int open_unicast(struct audit_source *src, char *err, size_t errlen)
 		return set_err(err, errlen, -EBUSY,
 			       "audit: process %u already owns audit (an auditd?); stop it, or "
 			       "run with --multicast to read a copy beside it", src->before.pid);
+	/* Nobody owns audit: what a crashed listener left is ours to clean, and the status it
+	 * saved is the host's original. */
+	r = delete_stale_rules(src->cfd);
+	if (r > 0)
+		src->stale_rules = r;
+	if (state_load(&src->before))
+		src->recovered_state = true;
+	else
+		state_save(&src->before);
 	src->rfd = audit_open();
 	if (src->rfd < 0)
 		return set_err(err, errlen, -errno, "audit: audit_open failed: %s", strerror(errno));
@@ -396,6 +509,12 @@ int audit_source_status(struct audit_source *src, struct audit_status *ret, char
 	return r;
 }
 
+int audit_source_recovered(const struct audit_source *src, bool *ret_state)
+{
+	*ret_state = src->recovered_state;
+	return src->stale_rules;
+}
+
 size_t audit_source_rules(const struct audit_source *src, const char *const **ret)
 {
 	*ret = src->rule_texts;
@@ -429,6 +548,8 @@ int audit_source_close(struct audit_source *src, char *err, size_t errlen)
 	}
 	if (src->have_pid && audit_set_pid(src->cfd, 0, WAIT_YES) < 0 && !first)
 		first = set_err(err, errlen, -EIO, "audit: releasing the audit daemon pid failed");
+	if (src->changed_status && !first)
+		unlink(AUDIT_SOURCE_STATE_FILE);
 	if (src->rfd >= 0)
 		close(src->rfd);
 	if (src->cfd >= 0)

@@ -15,6 +15,9 @@
 
 #define AUDIT_SOURCE_MAX_EXCLUDE 16
 #define AUDIT_SOURCE_KEY "lineage"
+#define AUDIT_SOURCE_EXCLUDE_KEY "lineage-exclude"
+/* The audit status found before lineage changed it, until a clean close (crash recovery). */
+#define AUDIT_SOURCE_STATE_FILE "/run/lineage-listener.audit"
 
 struct audit_source_config {
 	bool multicast;          /* read a copy; do not touch the audit configuration */
@@ -52,6 +55,11 @@ int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque
 /* Current kernel audit status (lost, backlog, …), asked on a separate control socket. */
 int audit_source_status(struct audit_source *src, struct audit_status *ret, char *err,
 			size_t errlen);
+
+/* What open recovered from a listener that died without restoring (SIGKILL, crash): returns
+ * the number of its rules deleted; *ret_state says whether the status to restore came from its
+ * state file (the host's original) rather than from the kernel now. */
+int audit_source_recovered(const struct audit_source *src, bool *ret_state);
 
 /* Rules lineage installed, as auditctl-like text lines ("-a always,exit -F arch=b64 -S …").
  * Returns the count; the array and strings stay owned by src. */

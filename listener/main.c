@@ -639,6 +639,15 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	{
+		bool from_state;
+		int stale = audit_source_recovered(l->audit, &from_state);
+
+		if (stale > 0 || from_state)
+			log_warn("audit: a previous listener died without restoring the audit "
+				 "configuration: deleted %d of its rules%s", stale,
+				 from_state ? ", will restore the status it had saved" : "");
+	}
 	if (st && (r = store_create_indexes(st, err, sizeof(err))) < 0)
 		log_warn("store: %s", err);
 	{

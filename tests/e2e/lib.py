@@ -56,11 +56,25 @@ class Listener:
                      self.spool, "--stats-interval", "1", *args]
         self.proc = None
 
+    def lock_audit(self):
+        """Take the audit turn now (start() does it when not yet done), e.g. to read the
+        audit configuration before the listener changes it, with no other test's listener
+        running in between."""
+        if getattr(self, "lock", None) is None:
+            self.lock = open("/run/lineage-e2e-audit.lock", "w")
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+
+    def release(self):
+        """Give the audit turn back (stop() does it unless keep_lock=True)."""
+        if getattr(self, "lock", None) is not None:
+            fcntl.flock(self.lock, fcntl.LOCK_UN)
+            self.lock.close()
+            self.lock = None
+
     def start(self, wait_for="recording", timeout=30):
         # Only one process can own audit: tests of several checkouts or runs on this host
         # take turns (the lock is released when this process exits).
-        self.lock = open("/run/lineage-e2e-audit.lock", "w")
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        self.lock_audit()
         self.err = open(self.errpath, "w")
         self.proc = subprocess.Popen(self.args, stderr=self.err, stdout=subprocess.DEVNULL)
         deadline = time.time() + timeout
@@ -73,11 +87,12 @@ class Listener:
             time.sleep(0.1)
         raise RuntimeError(f"listener did not start:\n{self.log()}")
 
-    def stop(self, sig=signal.SIGTERM, timeout=60):
+    def stop(self, sig=signal.SIGTERM, timeout=60, keep_lock=False):
         self.proc.send_signal(sig)
         rc = self.proc.wait(timeout=timeout)
         self.err.close()
-        fcntl.flock(self.lock, fcntl.LOCK_UN)
+        if not keep_lock:
+            self.release()
         return rc
 
     def log(self):
@@ -173,6 +188,8 @@ class PrivateFerret:
     restart on the same data directory: the shared server on 27017 is never touched."""
 
     def __init__(self):
+        # a test stopped by meson's timeout (SIGTERM) still runs its atexit clean-ups
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         self.dir = tempfile.mkdtemp(prefix="lineage-ferret-")
         self.port = free_port()
         self.uri = f"mongodb://127.0.0.1:{self.port}"

@@ -7,6 +7,7 @@ must spool during the outage, replay when the database is back, stop cleanly on 
 account for every document: what the session's counters say was produced is exactly what
 the database holds, the listener's own seq numbers have no gap, the workload's own counts
 (execs, file creations) are all there, and nothing is duplicated."""
+import atexit
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import time
 from datetime import datetime
 
 from lib import (IMAGE, Listener, PrivateFerret, audit_config, check, docker, finish,
-                 spool_files)
+                 read_spool, spool_files)
 
 DB = f"lineage_test_outage_1_{os.getpid()}"
 KILL_AT, DOWN_FOR, WORKLOAD_FOR = 3.0, 4.0, 10.0
@@ -30,11 +31,13 @@ def log_times(log, pattern):
     return out
 
 
-before = audit_config()
 fdb = PrivateFerret()
+atexit.register(fdb.cleanup)
 fdb.start()
 work = tempfile.mkdtemp(prefix="lineage-outage-work-")
 L = Listener(DB, "--batch-age", "100", uri=fdb.uri)
+L.lock_audit()
+before = audit_config()
 cid = None
 try:
     L.start()
@@ -64,16 +67,17 @@ try:
     t_drained = time.time()
     spool_left = spool_files(L.spool)
     time.sleep(3)  # assembler timeout (2 s) and the last batches
-    rc = L.stop()
+    rc = L.stop(keep_lock=True)
     log = L.log()
+    after = audit_config()
+    L.release()
 finally:
     if L.proc and L.proc.poll() is None:
         L.stop()
     if cid:
         docker("rm", "-f", cid, check=False)
     shutil.rmtree(work, ignore_errors=True)
-print(log[-4000:])
-after = audit_config()
+print("\n".join(ln for ln in log.splitlines() if "info: stats" not in ln)[-3000:])
 
 check(rc == 0, f"listener exited 0 after SIGTERM (got {rc})")
 check(before == after, "audit configuration after == before")
@@ -89,51 +93,92 @@ sid = s.get("_id")
 n_ev = d.events.count_documents({"session": sid})
 n_pe = d.proc_events.count_documents({"session": sid})
 n_sn = d.snapshot.count_documents({"session": sid})
+n_db = n_ev + n_pe + n_sn
 produced = (c.get("events", 0) + c.get("proc_events", 0) + c.get("snapshot", 0)
             - c.get("dropped_scope", 0) - c.get("doc_errors", 0))
+# A host busier than the database can absorb (other engineers' fuzzers and compilers) may leave
+# documents in the spool when the stop timeout runs out: the listener says so, and they are
+# read here, independently of spool.c, so the accounting stays exact.
+left, torn = read_spool(L.spool)
+left_docs = [x for docs in left.values() for x in docs]
+gave_up = "gave up draining" in log
 print(f"counters: {c}")
-print(f"in the database: events {n_ev}, proc_events {n_pe}, snapshot {n_sn}")
+print(f"in the database: events {n_ev}, proc_events {n_pe}, snapshot {n_sn}; left in the spool "
+      f"at stop: {len(left_docs)} (listener gave up draining: {gave_up})")
+check(torn == 0, f"no torn bytes in the spool left at stop ({torn})")
+check(bool(left_docs) == gave_up, "documents are left in the spool only when the listener said it gave up")
 check(c.get("spooled", 0) > 0, f"documents were spooled during the outage ({c.get('spooled')})")
-check(c.get("replayed") == c.get("spooled"), f"replayed == spooled ({c.get('replayed')} == {c.get('spooled')})")
+stats = [ln for ln in log.split("stopping")[0].splitlines() if "info: stats:" in ln]
+m = re.search(r"spooled (\d+) replayed (\d+) dropped (\d+)", stats[-1] if stats else "")
+check(m is not None and int(m.group(1)) > 0 and m.group(1) == m.group(2),
+      f"before SIGTERM every spooled document was replayed ({stats[-1][-160:] if stats else 'no stats'})")
+check(c.get("replayed") + len(left_docs) == c.get("spooled"),
+      f"replayed + left in spool == spooled ({c.get('replayed')} + {len(left_docs)} == {c.get('spooled')})")
 check(c.get("dropped") == 0 and c.get("submit_failed") == 0,
       f"nothing dropped ({c.get('dropped')}, submit_failed {c.get('submit_failed')})")
-check(n_ev + n_pe + n_sn == produced,
-      f"documents in the database == produced: {n_ev}+{n_pe}+{n_sn} == events {c.get('events')} + "
-      f"proc_events {c.get('proc_events')} + snapshot {c.get('snapshot')} - dropped_scope "
-      f"{c.get('dropped_scope')} - doc_errors {c.get('doc_errors')} = {produced}")
+check(n_db + len(left_docs) == produced,
+      f"documents in the database + spool == produced: {n_ev}+{n_pe}+{n_sn}+{len(left_docs)} == events "
+      f"{c.get('events')} + proc_events {c.get('proc_events')} + snapshot {c.get('snapshot')} - "
+      f"dropped_scope {c.get('dropped_scope')} - doc_errors {c.get('doc_errors')} = {produced}")
 check(n_ev <= c.get("events", 0) and n_pe <= c.get("proc_events", 0) and n_sn == c.get("snapshot"),
       "per collection: events <= counted, proc_events <= counted, snapshot == counted")
-check(c.get("stored") == n_ev + n_pe + n_sn,
-      f"counters.stored == documents in the database ({c.get('stored')}, duplicates {c.get('duplicates')})")
-seqs = []
-for coll in (d.events, d.proc_events, d.snapshot):
-    seqs += [x["seq"] for x in coll.find({"session": sid}, {"seq": 1})]
-check(len(seqs) == len(set(seqs)), f"no duplicate seq ({len(seqs)} documents, {len(set(seqs))} distinct)")
+# an insert the server did but never acknowledged (killed mid-batch) comes back as duplicates
+check(c.get("stored", 0) <= n_db <= c.get("stored", 0) + c.get("duplicates", 0),
+      f"stored <= in the database <= stored + duplicates ({c.get('stored')}, {n_db}, {c.get('duplicates')})")
+
+# One projected scan per collection (FerretDB/SQLite is slow at regex counts on 10^5 documents):
+# _ids, seqs and the workload's own counts, the spool's leftovers included.
+fpat = re.compile("^" + re.escape(work) + r"/f\d+$")
+cpat = re.compile(r"^/tmp/c\d+$")
+opens = ("open", "openat", "creat")
+seqs, trues, creates, cfiles = [], 0, 0, 0
+
+
+def tally(x):
+    global trues, creates, cfiles
+    seqs.append(x.get("seq"))
+    if x.get("syscall") == "execve" and x.get("argv") == ["/bin/true"]:
+        trues += 1
+    if x.get("syscall") in opens:
+        names = [q.get("name") or "" for q in x.get("paths") or []]
+        if any(fpat.match(n) for n in names):
+            creates += 1
+        if x.get("container") == cid and any(cpat.match(n) for n in names):
+            cfiles += 1
+
+
+proj = {"seq": 1, "syscall": 1, "argv": 1, "paths.name": 1, "container": 1, "session": 1}
+for coll in ("events", "proc_events", "snapshot"):
+    ids, n, bad = set(), 0, 0
+    for x in d[coll].find({}, proj, batch_size=10000):
+        n += 1
+        ids.add(x["_id"])
+        if x.get("session") != sid or not str(x["_id"]).startswith(f"{sid}:"):
+            bad += 1
+        if coll == "events":
+            tally(x)
+        else:
+            seqs.append(x.get("seq"))
+    check(len(ids) == n, f"{coll}: distinct _id == count ({len(ids)} == {n})")
+    check(bad == 0, f"{coll}: every document is this session's, _id '<session>:<seq>' ({bad} are not)")
+for coll, docs in left.items():
+    for x in docs:
+        if coll == "events":
+            tally(x)
+        else:
+            seqs.append(x.get("seq"))
+check(len(seqs) == len(set(seqs)), f"no seq twice in database + spool ({len(seqs)}, {len(set(seqs))} distinct)")
 if c.get("doc_errors") == 0:
     missing = set(range(1, max(seqs, default=0) + 1)) - set(seqs)
     check(not missing, f"seq 1..{max(seqs, default=0)} has no gap (missing {sorted(missing)[:5]})")
-for coll in ("events", "proc_events", "snapshot"):
-    n = d[coll].count_documents({})
-    ids = len(d[coll].distinct("_id"))
-    check(ids == n, f"{coll}: distinct _id == count ({ids} == {n})")
-    bad = d[coll].count_documents({"session": sid, "_id": {"$not": re.compile("^" + str(sid) + ":")}})
-    check(bad == 0, f"{coll}: every _id is '<session>:<seq>' ({bad} are not)")
-
 # the workload's own counts, known without the listener
-trues = d.events.count_documents({"session": sid, "syscall": "execve", "argv": ["/bin/true"]})
 check(trues == rounds, f"every /bin/true exec recorded once ({trues} == {rounds} rounds)")
-fpat = re.compile("^" + re.escape(work) + r"/f\d+$")
-creates = d.events.count_documents({"session": sid, "syscall": {"$in": ["open", "openat", "creat"]},
-                                    "paths.name": fpat})
 check(creates == rounds, f"every file creation recorded once ({creates} == {rounds})")
-cfiles = d.events.count_documents({"session": sid, "container": cid, "paths.name": re.compile(r"^/tmp/c\d+$"),
-                                   "syscall": {"$in": ["open", "openat", "creat"]}})
 check(cfiles == 30, f"the container's 30 file creations recorded with its id ({cfiles})")
 
 # measured numbers for notes.md
 down = log_times(log, r"warning: store: .*(spooling|spool stays)")
 back = log_times(log, r"answers again; replaying the spool")
-ferret_ev = d.events.count_documents({"session": sid, "comm": "ferretdb"})
 print("MEASURED outage run:")
 print(f"  events produced: audit {c.get('events')} proc {c.get('proc_events')} snapshot "
       f"{c.get('snapshot')} (dropped_scope {c.get('dropped_scope')}); stored {c.get('stored')} "
@@ -147,7 +192,6 @@ if down and back:
           f"{back[-1] - down[0]:.2f} s")
     print(f"  replay: spool empty {t_drained - back[-1]:.2f} s after 'answers again' "
           f"(polled every 50 ms)")
-print(f"  events of the restarted (not excluded) ferretdb recorded: {ferret_ev}")
+print(f"  left in the spool at stop: {len(left_docs)}")
 check(bool(down) and bool(back), "the listener logged the outage and the recovery")
-fdb.cleanup()
 finish("outage_workload")
