@@ -36,7 +36,7 @@ struct options {
 	const char *uri, *db, *spool_dir, *jsonl;
 	bool multicast, audit_write, no_db, no_proc, no_audit;
 	uint32_t backlog_limit, backlog_wait;
-	int rcvbuf;
+	int rcvbuf, proc_rcvbuf;
 	unsigned stats_interval, asm_timeout_ms, stop_timeout_ms;
 	size_t queue_max, queue_bytes, batch_max, cache_max;
 	unsigned batch_age_ms;
@@ -312,6 +312,7 @@ static void usage(FILE *f)
 		"  --backlog-wait J     jiffies an audited task may block when the queue is full\n"
 		"                       (default 60; 0 = never block, the kernel counts lost instead)\n"
 		"  --rcvbuf BYTES       socket receive buffers (default 16777216)\n"
+		"  --proc-rcvbuf BYTES  the proc connector's alone (default: --rcvbuf)\n"
 		"  --exclude-pid PID    never record this process (repeatable; the listener and local\n"
 		"                       mongod/ferretdb servers are always excluded)\n"
 		"  --stats-interval S   seconds between stats lines on stderr (default 10; 0 = off)\n"
@@ -355,7 +356,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_URI = 256, OPT_DB, OPT_NODB, OPT_JSONL, OPT_SPOOL, OPT_MCAST, OPT_NOWRITE, OPT_NOPROC,
 	       OPT_BLIMIT, OPT_BWAIT, OPT_RCVBUF, OPT_EXCL, OPT_STATS, OPT_BATCH, OPT_BAGE, OPT_QMAX, OPT_PRINT,
-	       OPT_VERSION };
+	       OPT_VERSION, OPT_PRCVBUF };
 	static const struct option opts[] = {
 		{ "uri", required_argument, NULL, OPT_URI },
 		{ "db", required_argument, NULL, OPT_DB },
@@ -377,6 +378,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "proc-rcvbuf", required_argument, NULL, OPT_PRCVBUF },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -412,10 +414,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'h': usage(stdout); return 1;
 		case OPT_VERSION: printf("lineage-listener %s\n", LISTENER_VERSION); return 1;
 		case OPT_BLIMIT: case OPT_BWAIT: case OPT_RCVBUF: case OPT_EXCL: case OPT_STATS:
-		case OPT_BATCH: case OPT_BAGE: case OPT_QMAX:
+		case OPT_BATCH: case OPT_BAGE: case OPT_QMAX: case OPT_PRCVBUF:
 			if (parse_num(optarg, INT_MAX, &v) < 0) {
+				const struct option *op = opts;
+
+				while (op->name && op->val != c)
+					op++;
 				fprintf(stderr, "lineage-listener: --%s: not a number in range: '%s'\n",
-					opts[c - OPT_URI].name, optarg);
+					op->name ? op->name : "?", optarg);
 				return -1;
 			}
 			if (c == OPT_BLIMIT) o->backlog_limit = v;
@@ -425,6 +431,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			else if (c == OPT_BATCH) o->batch_max = v ? v : 1;
 			else if (c == OPT_BAGE) o->batch_age_ms = v;
 			else if (c == OPT_QMAX) o->queue_max = v ? v : 1;
+			else if (c == OPT_PRCVBUF) o->proc_rcvbuf = v;
 			else if (o->n_exclude < AUDIT_SOURCE_MAX_EXCLUDE - 2)
 				o->exclude[o->n_exclude++] = v;
 			break;
@@ -664,7 +671,8 @@ int main(int argc, char **argv)
 		log_err("process cache: %s", strerror(-r));
 		goto out;
 	}
-	if (!l->opt.no_proc && (r = pc_open(l->opt.rcvbuf, &l->pc)) < 0) {
+	if (!l->opt.no_proc &&
+	    (r = pc_open(l->opt.proc_rcvbuf ? l->opt.proc_rcvbuf : l->opt.rcvbuf, &l->pc)) < 0) {
 		log_err("proc connector: cannot open NETLINK_CONNECTOR/CN_IDX_PROC: %s", strerror(-r));
 		goto out;
 	}

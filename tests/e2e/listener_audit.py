@@ -8,8 +8,9 @@ import time
 from lib import Listener, audit_config, check, db, docker, finish, IMAGE
 
 DB = f"lineage_test_audit_{os.getpid()}"
-before = audit_config()
 L = Listener(DB)
+L.lock_audit()  # our audit turn before reading the configuration
+before = audit_config()
 L.start()
 
 # Host side: a file whose name has a newline (hex-encoded by the kernel).
@@ -23,8 +24,9 @@ cid = docker("run", "-d", "--network", "none", IMAGE, "sh", "-c", script).stdout
 docker("wait", cid)
 docker("rm", cid)
 time.sleep(3)  # assembler timeout and writer batches
-rc = L.stop()
+rc = L.stop(keep_lock=True)
 after = audit_config()
+L.release()
 os.unlink(odd)
 log = L.log()
 print(log[-3000:])

@@ -9,8 +9,9 @@ from lib import LISTENER, URI, Listener, audit_config, check, db, docker, finish
 
 DB1 = f"lineage_test_mc_owner_{os.getpid()}"
 DB2 = f"lineage_test_mc_copy_{os.getpid()}"
-before = audit_config()
 owner = Listener(DB1)
+owner.lock_audit()  # our audit turn before reading the configuration
+before = audit_config()
 owner.start()
 during = audit_config()
 
@@ -45,9 +46,10 @@ rc_copy = copy.proc.wait(timeout=60)
 copy.err.close()
 check(rc_copy == 0, f"multicast listener exits 0 (got {rc_copy})")
 check(audit_config() == during, "owner's configuration intact after the copy stopped")
-rc = owner.stop()
+rc = owner.stop(keep_lock=True)
 check(rc == 0, f"owner exits 0 (got {rc})")
 check(audit_config() == before, "audit configuration after == before")
+owner.release()
 
 d1, d2 = db(DB1), db(DB2)
 for d in (d1, d2):
