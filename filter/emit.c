@@ -142,8 +142,8 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	snprintf(id, sizeof(id), "c:%s", c->id);
 	put_head(d, session, host, id);
 	BSON_APPEND_UTF8(d, "container", c->id);
-	bson_append_null(d, "name", -1);  /* not in the raw data: docker inspect knows it */
-	bson_append_null(d, "image", -1);
+	put_str(d, "name", c->name);   /* docker's state at filter time, see rootfs.h */
+	put_str(d, "image", c->image);
 	put_str(d, "rootfs", c->rootfs);
 	put_str(d, "rootfs_source", c->rootfs_src);
 	put_key(d, "init", m, c->init);

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "docker_meta.h"
 #include "emit.h"
 #include "files.h"
 #include "load.h"
@@ -32,6 +34,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lineage-filter (--session ID | --last) [--uri URI] [--db NAME] [--dry-run]\n"
+		"                      [--docker-root DIR] [--runtime-root DIR]\n"
 		"Rebuild the process trees, containers and file timelines of one recorded session\n"
 		"from the listener's raw documents (events, proc_events, snapshot) and write them\n"
 		"to the processes, containers and files collections, replacing that session's\n"
@@ -41,11 +44,17 @@ static void usage(FILE *f)
 		"  --uri URI      MongoDB URI (default $LINEAGE_MONGODB_URI or %s)\n"
 		"  --db NAME      database (default %s)\n"
 		"  --dry-run      compute and print the summary, write nothing\n"
+		"  --docker-root DIR   docker's data root, read for a container's name, image and\n"
+		"                 (when no pivot_root was recorded) overlay rootfs (default %s;\n"
+		"                 \"\" reads nothing; by default not read for a session of another host)\n"
+		"  --runtime-root DIR  containerd's state dir holding the OCI bundles (default %s,\n"
+		"                 then %s)\n"
 		"  -q, --quiet    no progress on stderr\n"
 		"  -h, --help     this text\n"
 		"Exit status: 0 ok, 1 usage, 2 database unreachable, 3 session not found,\n"
 		"4 the database refused a query or write.\n",
-		STORE_DEFAULT_URI, STORE_DEFAULT_DB);
+		STORE_DEFAULT_URI, STORE_DEFAULT_DB, DOCKER_META_DOCKER_ROOT,
+		DOCKER_META_RUNTIME_ROOT, DOCKER_META_RUNTIME_ROOT_DOCKERD);
 }
 
 static void progress(const char *phase, size_t done, size_t total)
@@ -76,9 +85,12 @@ static void summary(const struct model *m, const char *sid, const struct emit_re
 	for (size_t c = 0; c < m->nconts; c++) {
 		const struct m_cont *ct = &m->conts[c];
 
-		printf("  %.12s init %s, %zu processes, %zu exec'd entries, rootfs %s\n", ct->id,
+		printf("  %.12s%s%s init %s, %zu processes, %zu exec'd entries, rootfs %s%s%s%s\n",
+		       ct->id, ct->name ? " " : "", ct->name ? ct->name : "",
 		       ct->init >= 0 ? m->procs[ct->init].key : "unknown", ct->ntree,
-		       ct->nexec_roots, ct->rootfs ? ct->rootfs : "unknown");
+		       ct->nexec_roots, ct->rootfs ? ct->rootfs : "unknown",
+		       ct->rootfs ? " (" : "", ct->rootfs ? ct->rootfs_src : "",
+		       ct->rootfs ? ")" : "");
 	}
 	printf("processes: %zu (%zu running at session end, %zu reparented, %zu runtime helpers)\n",
 	       m->nprocs, running, reparented, helpers);
@@ -95,6 +107,31 @@ static void summary(const struct model *m, const char *sid, const struct emit_re
 		       res->containers, res->files);
 }
 
+/* Where rootfs_run() reads docker's state: the options, else the defaults, but by default
+ * nothing for a session recorded on another host (its containers are not here). "" reads
+ * nothing. */
+static void set_docker_roots(struct model *m, const char *host, const char *docker_root,
+			     const char *runtime_root)
+{
+	struct utsname un;
+
+	if (!docker_root && !runtime_root && host && host[0] && uname(&un) == 0 &&
+	    strcmp(un.nodename, host) != 0) {
+		log_info("session recorded on %s, not here (%s): docker state not read "
+			 "(give --docker-root/--runtime-root to read it anyway)", host, un.nodename);
+		return;
+	}
+	if (!docker_root)
+		docker_root = DOCKER_META_DOCKER_ROOT;
+	m->docker_root = docker_root[0] ? docker_root : NULL;
+	if (runtime_root) {
+		m->runtime_roots[0] = runtime_root[0] ? runtime_root : NULL;
+	} else {
+		m->runtime_roots[0] = DOCKER_META_RUNTIME_ROOT;
+		m->runtime_roots[1] = DOCKER_META_RUNTIME_ROOT_DOCKERD;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -103,11 +140,14 @@ int main(int argc, char **argv)
 		{ "uri", required_argument, NULL, 'u' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "docker-root", required_argument, NULL, 'D' },
+		{ "runtime-root", required_argument, NULL, 'R' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *uri = NULL, *db = NULL, *sid_arg = NULL;
+	const char *docker_root = NULL, *runtime_root = NULL;
 	bool last = false, dry = false, quiet = false, found = false, has_data = false;
 	struct emit_result res = { 0 };
 	struct store *st = NULL;
@@ -124,6 +164,8 @@ int main(int argc, char **argv)
 		case 'u': uri = optarg; break;
 		case 'd': db = optarg; break;
 		case 'n': dry = true; break;
+		case 'D': docker_root = optarg; break;
+		case 'R': runtime_root = optarg; break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -178,6 +220,7 @@ int main(int argc, char **argv)
 	if (!found)
 		log_warn("session %s has raw documents but no sessions document", sid_hex);
 
+	set_docker_roots(&m, host, docker_root, runtime_root);
 	r = load_session(st, &sid, &m, show_progress ? progress : NULL, err, sizeof(err));
 	if (r < 0)
 		goto db_error;

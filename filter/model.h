@@ -138,7 +138,9 @@ struct m_proc {
 struct m_cont {
 	const char *id;
 	const char *rootfs;     /* NULL unknown */
-	const char *rootfs_src; /* "chdir+pivot_root", "chdir-before-pivot_root", NULL */
+	const char *rootfs_src; /* "chdir+pivot_root", "chdir-before-pivot_root", "oci-config",
+				 * "overlay-mount", NULL */
+	const char *name, *image; /* from docker's config.v2.json at filter time, NULL unknown */
 	int init;               /* process index, -1 none */
 	int64_t start, end;     /* wall ns; end MODEL_NO_TIME while a member runs */
 	int *tree;              /* BFS order: init's tree, then each exec'd subtree */
@@ -199,6 +201,11 @@ struct model {
 	size_t nby_tgid;
 
 	int64_t clock_offset; /* wall ns - monotonic ns, MODEL_NO_TIME unknown */
+	/* Where rootfs_run() reads docker's and containerd's state (rootfs fallback, name,
+	 * image); not owned. NULL: not read (model_init's default, the unit tests' hand-made
+	 * sessions). runtime_roots are tried in order, NULL entries skipped. */
+	const char *docker_root;
+	const char *runtime_roots[2];
 	struct m_counters n;
 	struct model_chunk *arena;
 };

@@ -1,7 +1,9 @@
-/* rootfs.c — container rootfs from chdir + pivot_root (see rootfs.h). Owns nothing. */
+/* rootfs.c — container rootfs from chdir + pivot_root, else from docker's on-disk state, and
+ * the container's name and image (see rootfs.h). Owns nothing. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "docker_meta.h"
 #include "path.h"
 #include "rootfs.h"
 
@@ -64,6 +66,35 @@ const char *rootfs_from_pivot(struct model *m, int idx, int pivot_ev, const char
 	return weak;
 }
 
+/* Copy a malloc'd string into the arena and free it. */
+static const char *keep(struct model *m, char *s)
+{
+	const char *r = model_strdup(m, s);
+
+	free(s);
+	return r;
+}
+
+/* The rootfs of a container whose pivot_root was not recorded: the OCI bundle's root.path
+ * while the container runs, else the overlay2 mount it keeps until it is removed. */
+static const char *rootfs_from_docker(struct model *m, const char *id, const char **ret_src)
+{
+	char *path = NULL;
+
+	*ret_src = NULL;
+	for (size_t i = 0; i < 2; i++)
+		if (m->runtime_roots[i] &&
+		    docker_meta_oci_rootfs(m->runtime_roots[i], id, &path) == 0) {
+			*ret_src = "oci-config";
+			return keep(m, path);
+		}
+	if (m->docker_root && docker_meta_overlay_rootfs(m->docker_root, id, &path) == 0) {
+		*ret_src = "overlay-mount";
+		return keep(m, path);
+	}
+	return NULL;
+}
+
 int rootfs_run(struct model *m)
 {
 	for (size_t c = 0; c < m->nconts; c++) {
@@ -81,7 +112,17 @@ int rootfs_run(struct model *m)
 							       &ct->rootfs_src);
 		}
 		if (!ct->rootfs)
+			ct->rootfs = rootfs_from_docker(m, ct->id, &ct->rootfs_src);
+		if (!ct->rootfs)
 			m->n.containers_without_rootfs++;
+		if (m->docker_root) {
+			char *name = NULL, *image = NULL;
+
+			if (docker_meta_name_image(m->docker_root, ct->id, &name, &image) == 0) {
+				ct->name = name ? keep(m, name) : NULL;
+				ct->image = image ? keep(m, image) : NULL;
+			}
+		}
 		for (size_t k = 0; k < ct->ntree; k++)
 			m->procs[ct->tree[k]].rootfs = ct->rootfs;
 	}

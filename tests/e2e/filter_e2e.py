@@ -106,6 +106,12 @@ def checks(f):
         return
     c = conts[0]
     check(c.get("rootfs") == rootfs, f"rootfs == MergedDir {rootfs} ({c.get('rootfs')})")
+    check(c.get("rootfs_source") in ("chdir+pivot_root", "chdir-before-pivot_root"),
+          f"rootfs from the recorded pivot_root ({c.get('rootfs_source')})")
+    # the container was removed before the filter ran: docker's config.v2.json is gone, so
+    # name and image are unknown (never guessed from another container)
+    check(c.get("name") is None and c.get("image") is None,
+          f"removed container: name and image null ({c.get('name')}, {c.get('image')})")
 
     procs = list(d.processes.find({"session": sid}))
     keys = [p["key"] for p in procs]

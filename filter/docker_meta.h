@@ -1,0 +1,44 @@
+/* docker_meta.h — what docker's and containerd's on-disk state says about one container,
+ * read at filter time: the rootfs from the OCI bundle's config.json or from the overlay2
+ * mount-id, the name and image from config.v2.json. Pure file reading below a root directory
+ * given by the caller (tests point it at tests/fixtures/docker); no logging, no daemon API.
+ *
+ * Nothing read here is trusted: the container id must be 64 lower-case hex, files must be
+ * regular (the last component is not followed if it is a symlink) and at most
+ * DOCKER_META_MAX_JSON bytes, JSON is parsed with libbson's bson_new_from_json, strings with
+ * an embedded NUL or longer than DOCKER_META_MAX_STR are refused, a mount-id is
+ * [A-Za-z0-9_-]{1,128} and nothing else (no newline, no '/', no ".."), and a relative
+ * root.path may not climb out of its bundle.
+ *
+ * Every function returns 0 on success or a negative errno: -EINVAL bad id or refused content,
+ * -ENOENT file or field absent, -EFBIG file too large, others from open/read. Outputs are
+ * new strings the caller frees, written only on success. */
+#ifndef LINEAGE_FILTER_DOCKER_META_H
+#define LINEAGE_FILTER_DOCKER_META_H
+
+#define DOCKER_META_MAX_JSON (4u << 20) /* config.v2.json / config.json size limit */
+#define DOCKER_META_MAX_STR 4096        /* name, image, root.path length limit */
+
+#define DOCKER_META_DOCKER_ROOT "/var/lib/docker"
+/* containerd's state dir: upstream containerd, then the one dockerd starts itself (Debian's
+ * docker.io 20.10 runs its own containerd with state in /run/docker/containerd/daemon) */
+#define DOCKER_META_RUNTIME_ROOT "/run/containerd"
+#define DOCKER_META_RUNTIME_ROOT_DOCKERD "/run/docker/containerd/daemon"
+
+/* root.path of <runtime_root>/io.containerd.runtime.v2.task/moby/<id>/config.json, made
+ * absolute against that bundle directory and cleaned. The bundle exists only while the
+ * container runs. */
+int docker_meta_oci_rootfs(const char *runtime_root, const char *id, char **ret_path);
+
+/* <docker_root>/overlay2/<mount-id>/merged, with mount-id read from
+ * <docker_root>/image/overlay2/layerdb/mounts/<id>/mount-id (present until the container
+ * is removed). */
+int docker_meta_overlay_rootfs(const char *docker_root, const char *id, char **ret_path);
+
+/* Name (without its leading '/') and Config.Image of <docker_root>/containers/<id>/
+ * config.v2.json. Either output may be set to NULL when its field is absent or refused;
+ * -ENOENT when neither is there. */
+int docker_meta_name_image(const char *docker_root, const char *id, char **ret_name,
+			   char **ret_image);
+
+#endif
