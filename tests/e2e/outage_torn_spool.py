@@ -24,8 +24,9 @@ events = [doc(i, syscall="execve", pid=1000 + i, argv=["/bin/true", str(i)])
 procs = [doc(N_EVENTS + i, what="exec", pid=2000 + i, tgid=2000 + i)
          for i in range(1, N_PROC + 1)]
 
-before = audit_config()
 L = Listener(DB)
+L.lock_audit()  # our audit turn before reading the configuration
+before = audit_config()
 os.makedirs(L.spool, mode=0o700)
 # segment 1: events, last record cut short (a crash in the middle of the write)
 raw = b"".join(bson.encode(d) for d in events)
@@ -41,10 +42,11 @@ deadline = time.time() + 20
 while spool_files(L.spool) and time.time() < deadline:
     time.sleep(0.2)
 left = spool_files(L.spool)
-rc = L.stop()
+rc = L.stop(keep_lock=True)
 log = L.log()
 print(log[-2500:])
 after = audit_config()
+L.release()
 
 check(rc == 0, f"listener exited 0 (got {rc})")
 check(before == after, "audit configuration after == before")
