@@ -25,14 +25,13 @@
 
 #include "docker_meta.h"
 #include "files.h"
+#include "filter_session.h"
 #include "load.h"
 #include "merge.h"
 #include "model.h"
 #include "rootfs.h"
 #include "tree.h"
 
-#define BASE_MS 1700000000000LL
-#define MS 1000000LL
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
 	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define IA ID("a")
@@ -239,46 +238,6 @@ static void test_hostile_files(void **state)
 
 /* --- rootfs_run on a small session --------------------------------------------------------- */
 
-static bson_t *json(const char *j)
-{
-	bson_error_t e;
-	bson_t *b = bson_new_from_json((const uint8_t *)j, -1, &e);
-
-	if (!b)
-		fail_msg("bad json %s: %s", j, e.message);
-	return b;
-}
-
-static void pe(struct model *m, const char *j)
-{
-	bson_t *b = json(j), *c = bson_new();
-	bson_iter_t it;
-	int64_t t;
-
-	assert_true(bson_iter_init_find(&it, b, "t"));
-	t = bson_iter_as_int64(&it);
-	bson_copy_to_excluding_noinit(b, c, "t", NULL);
-	BSON_APPEND_INT64(c, "ts_ns", t * MS);
-	BSON_APPEND_DATE_TIME(c, "ts", BASE_MS + t);
-	BSON_APPEND_INT64(c, "seq", (int64_t)m->npevents + 1);
-	assert_int_equal(load_proc_event_doc(m, c), 0);
-	bson_destroy(b);
-	bson_destroy(c);
-}
-
-static void ev(struct model *m, const char *j)
-{
-	bson_t *b = json(j), *c = bson_new();
-	bson_iter_t it;
-
-	assert_true(bson_iter_init_find(&it, b, "t"));
-	bson_copy_to_excluding_noinit(b, c, "t", NULL);
-	BSON_APPEND_DATE_TIME(c, "ts", BASE_MS + bson_iter_as_int64(&it));
-	BSON_APPEND_INT64(c, "seq", (int64_t)m->nevents + 1);
-	assert_int_equal(load_event_doc(m, c), 0);
-	bson_destroy(b);
-	bson_destroy(c);
-}
 
 static const struct m_cont *cont(const struct model *m, const char *id)
 {
