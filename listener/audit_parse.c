@@ -161,8 +161,10 @@ static bool is_encoded_key(int type, const char *key, size_t len)
 				return false;
 		return true;
 	}
+	/* called for every field of every record: compare the first byte before anything else */
 	for (size_t i = 0; i < sizeof(encoded_keys) / sizeof(encoded_keys[0]); i++)
-		if (strlen(encoded_keys[i]) == len && memcmp(encoded_keys[i], key, len) == 0)
+		if (encoded_keys[i][0] == key[0] && strncmp(encoded_keys[i], key, len) == 0 &&
+		    encoded_keys[i][len] == '\0')
 			return true;
 	return false;
 }

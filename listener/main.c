@@ -121,7 +121,7 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 	if (pid > 0 && l->cache && pcache_lookup(l->cache, (pid_t)pid, &ce) == 0)
 		container = ce.container;
 	next_meta(l, &m, container);
-	doc = bson_new();
+	doc = bson_sized_new(1024); /* an event document is ~750 B: no regrowth for most */
 	if (event_doc_build(ev, &m, doc) < 0) {
 		atomic_fetch_add(&l->c.doc_errors, 1);
 		bson_destroy(doc);
