@@ -269,8 +269,20 @@ int spool_open(const char *dir, size_t segment_max_docs, size_t segment_max_byte
 			uint64_t num;
 			bool is_open;
 
-			if (!parse_name(de->d_name, coll, &num, &is_open))
+			char stem[NAME_MAX + 1];
+			size_t nlen = strlen(de->d_name);
+			bool rejected = nlen > 9 && nlen <= NAME_MAX &&
+					strcmp(de->d_name + nlen - 9, ".rejected") == 0;
+
+			/* set-aside and quarantined files keep their number: never reuse it */
+			if (rejected) {
+				memcpy(stem, de->d_name, nlen - 9);
+				stem[nlen - 9] = '\0';
+			}
+			if (!parse_name(rejected ? stem : de->d_name, coll, &num, &is_open))
 				continue;
+			if (rejected)
+				is_open = false;
 			if (pass == 0 && num > max_number)
 				max_number = num;
 			if (pass == 1 && is_open) {
@@ -504,6 +516,40 @@ int spool_quarantine(struct spool *sp, const struct spool_segment *seg)
 	else if (fsync(sp->dir_fd) < 0)
 		r = -errno;
 	free(to);
+	return r;
+}
+
+int spool_set_aside(struct spool *sp, const char *collection, const bson_t *const *docs,
+		    size_t n)
+{
+	char *base, *path = NULL;
+	uint64_t number;
+	int fd, r = 0;
+
+	if (!collection_ok(collection))
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&sp->lock);
+	number = sp->next_number++;
+	pthread_mutex_unlock(&sp->lock);
+	base = segment_path(sp->dir, collection, number, false);
+	if (!base || asprintf(&path, "%s.rejected", base) < 0) {
+		free(base);
+		return -ENOMEM;
+	}
+	free(base);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	free(path);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = write_all(fd, bson_get_data(docs[i]), docs[i]->len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0 && fsync(sp->dir_fd) < 0)
+		r = -errno;
 	return r;
 }
 

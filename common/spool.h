@@ -76,6 +76,13 @@ int spool_remove(struct spool *sp, const struct spool_segment *seg);
  * which spool_list() no longer shows (kept on disk for a person to look at). */
 int spool_quarantine(struct spool *sp, const struct spool_segment *seg);
 
+/* Set documents aside that the database refused one by one (too large, invalid for the
+ * server): write them, fsync'd, to a new file "<coll>.<number>.bson.rejected" that
+ * spool_list() never shows (kept for a person to look at; any size is written, also beyond
+ * SPOOL_MAX_DOC_BYTES). Documents stay owned by the caller. Returns 0 or -errno. */
+int spool_set_aside(struct spool *sp, const char *collection, const bson_t *const *docs,
+		    size_t n);
+
 void spool_get_stats(struct spool *sp, struct spool_stats *ret);
 
 /* Read one segment file, document by document. Distrusts the file: a truncated final

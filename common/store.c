@@ -107,7 +107,11 @@ int store_open(const char *uri, const char *dbname, struct store **ret, char *er
 		uri = store_default_uri();
 	u = mongoc_uri_new_with_error(uri, &e);
 	if (!u) {
-		set_err(err, errlen, "invalid MongoDB URI %s: %s", uri, e.message);
+		char *shown = redact_uri(uri); /* never a password in a message */
+
+		set_err(err, errlen, "invalid MongoDB URI %s: %s", shown ? shown : "(redacted)",
+			e.message);
+		free(shown);
 		return -EINVAL;
 	}
 	/* Fail fast when nothing listens, unless the URI says otherwise. */
@@ -126,7 +130,11 @@ int store_open(const char *uri, const char *dbname, struct store **ret, char *er
 	st->client = mongoc_client_new_from_uri_with_error(u, &e);
 	mongoc_uri_destroy(u);
 	if (!st->client) {
-		set_err(err, errlen, "cannot make a MongoDB client for %s: %s", uri, e.message);
+		char *shown = redact_uri(uri);
+
+		set_err(err, errlen, "cannot make a MongoDB client for %s: %s",
+			shown ? shown : "(redacted)", e.message);
+		free(shown);
 		free(st);
 		return -EINVAL;
 	}
@@ -173,9 +181,11 @@ int store_ping(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
-/* Count duplicate-key write errors in an insert reply; *ret_other gets the rest. */
+/* Count duplicate-key write errors in an insert reply; *ret_other gets the rest, each also
+ * marked in refused_at (indexed through map, the sent position → the caller's, when given). */
 static void count_write_errors(const bson_t *reply, size_t *ret_dups, size_t *ret_other,
-			       char *first_other, size_t len)
+			       char *first_other, size_t len, bool *refused_at, const size_t *map,
+			       size_t nsent)
 {
 	bson_iter_t it, arr;
 
@@ -186,6 +196,7 @@ static void count_write_errors(const bson_t *reply, size_t *ret_dups, size_t *re
 	while (bson_iter_next(&arr)) {
 		bson_iter_t doc, f;
 		int32_t code = 0;
+		int64_t idx = -1;
 
 		if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &doc))
 			continue;
@@ -198,6 +209,10 @@ static void count_write_errors(const bson_t *reply, size_t *ret_dups, size_t *re
 		if (*ret_other == 0 && first_other && bson_iter_recurse(&arr, &f) &&
 		    bson_iter_find(&f, "errmsg") && BSON_ITER_HOLDS_UTF8(&f))
 			snprintf(first_other, len, "%s", bson_iter_utf8(&f, NULL));
+		if (bson_iter_recurse(&arr, &f) && bson_iter_find(&f, "index"))
+			idx = bson_iter_as_int64(&f);
+		if (refused_at && idx >= 0 && (size_t)idx < nsent)
+			refused_at[map ? map[idx] : (size_t)idx] = true;
 		(*ret_other)++;
 	}
 }
@@ -205,11 +220,20 @@ static void count_write_errors(const bson_t *reply, size_t *ret_dups, size_t *re
 int store_insert_many(struct store *st, const char *coll, const bson_t *const *docs, size_t n,
 		      struct store_insert_result *ret, char *err, size_t errlen)
 {
+	return store_insert_many_marked(st, coll, docs, n, NULL, ret, err, errlen);
+}
+
+int store_insert_many_marked(struct store *st, const char *coll, const bson_t *const *docs,
+			     size_t n, bool *refused_at, struct store_insert_result *ret,
+			     char *err, size_t errlen)
+{
 	mongoc_collection_t *c;
 	bson_t opts = BSON_INITIALIZER;
 	bson_t reply;
 	bson_error_t e;
 	bson_iter_t it;
+	const bson_t **send = (const bson_t **)docs;
+	size_t *map = NULL, nsend = n, big = 0;
 	size_t dups = 0, other = 0;
 	char first[256] = "";
 	int r = 0;
@@ -218,21 +242,67 @@ int store_insert_many(struct store *st, const char *coll, const bson_t *const *d
 	memset(ret, 0, sizeof(*ret));
 	if (n == 0)
 		return 0;
+	/* A document over the server's limit would fail the whole call in the driver: refuse it
+	 * here, alone, and send the others. */
+	for (size_t i = 0; i < n; i++)
+		big += docs[i]->len > STORE_MAX_DOC_BYTES;
+	if (big) {
+		send = calloc(n, sizeof(*send));
+		map = calloc(n, sizeof(*map));
+		if (!send || !map) {
+			free(send);
+			free(map);
+			set_err(err, errlen, "insert into %s failed: %s", coll, strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		nsend = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (docs[i]->len > STORE_MAX_DOC_BYTES) {
+				if (refused_at)
+					refused_at[i] = true;
+				continue;
+			}
+			map[nsend] = i;
+			send[nsend++] = docs[i];
+		}
+		ret->refused = big;
+		snprintf(first, sizeof(first), "document over %u bytes", STORE_MAX_DOC_BYTES);
+		if (nsend == 0) {
+			r = -EBADMSG;
+			set_err(err, errlen, "insert into %s failed: %s", coll, first);
+			goto out_free;
+		}
+	}
 	c = mongoc_client_get_collection(st->client, st->dbname, coll);
 	BSON_APPEND_BOOL(&opts, "ordered", false);
-	ok = mongoc_collection_insert_many(c, (const bson_t **)docs, n, &opts, &reply, &e);
+	ok = mongoc_collection_insert_many(c, send, nsend, &opts, &reply, &e);
 	if (bson_iter_init_find(&it, &reply, "insertedCount"))
 		ret->inserted = bson_iter_as_int64(&it);
-	count_write_errors(&reply, &dups, &other, first, sizeof(first));
+	{
+		char srv[256] = "";
+
+		count_write_errors(&reply, &dups, &other, srv, sizeof(srv), refused_at, map, nsend);
+		if (other && big)
+			snprintf(first + strlen(first), sizeof(first) - strlen(first), "; %s", srv);
+		else if (other)
+			snprintf(first, sizeof(first), "%s", srv);
+	}
 	ret->duplicates = dups;
+	ret->refused += other;
 	if (!ok) {
 		bson_iter_t wce;
 		bool has_wc_error = bson_iter_init_find(&it, &reply, "writeConcernErrors") &&
 				    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &wce) &&
 				    bson_iter_next(&wce);
-		if (dups > 0 && other == 0 && e.domain != MONGOC_ERROR_SERVER_SELECTION &&
-		    e.domain != MONGOC_ERROR_STREAM && !has_wc_error) {
+		bool answered = e.domain != MONGOC_ERROR_SERVER_SELECTION &&
+				e.domain != MONGOC_ERROR_STREAM && !has_wc_error;
+
+		if (answered && other == 0 && dups > 0 && !big) {
 			r = 0; /* only duplicates: the batch is all there */
+		} else if (answered && (other > 0 || big) &&
+			   ret->inserted + dups + other == nsend) {
+			r = -EBADMSG; /* every document is accounted for: some were refused */
+			set_err(err, errlen, "insert into %s failed: %s", coll, first);
 		} else {
 			char what[512];
 
@@ -240,10 +310,18 @@ int store_insert_many(struct store *st, const char *coll, const bson_t *const *d
 			set_err(err, errlen, "insert into %s failed: %s", coll, what);
 			r = other ? -EIO : errno_of(&e);
 		}
+	} else if (big) {
+		r = -EBADMSG;
+		set_err(err, errlen, "insert into %s failed: %s", coll, first);
 	}
 	bson_destroy(&reply);
-	bson_destroy(&opts);
 	mongoc_collection_destroy(c);
+out_free:
+	bson_destroy(&opts);
+	if (big) {
+		free(send);
+		free(map);
+	}
 	return r;
 }
 

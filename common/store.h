@@ -23,7 +23,12 @@ struct store_cursor;
 struct store_insert_result {
 	size_t inserted;   /* new documents */
 	size_t duplicates; /* documents whose _id was already there (E11000): not an error */
+	size_t refused;    /* documents refused one by one: over STORE_MAX_DOC_BYTES (never
+			    * sent) or answered with a write error other than E11000 */
 };
+
+/* MongoDB's maxBsonObjectSize: a larger document is refused without being sent. */
+#define STORE_MAX_DOC_BYTES (16u << 20)
 
 /* Once per process, before any other call / at exit. */
 void store_global_init(void);
@@ -48,9 +53,17 @@ int store_ping(struct store *st, char *err, size_t errlen);
 /* Insert n documents into coll with one unordered bulk write. Documents are not modified
  * and stay owned by the caller. Duplicate-key errors count as duplicates, not failures, so
  * a retried batch with deterministic _ids is idempotent. On failure *ret is still filled
- * with what the server reported as done. */
+ * with what the server reported as done. -EBADMSG: the server answered and took every
+ * document except the ret->refused ones: resending those cannot help. Other failures
+ * (-ENOTCONN, -EACCES, -EIO) may succeed later. */
 int store_insert_many(struct store *st, const char *coll, const bson_t *const *docs, size_t n,
 		      struct store_insert_result *ret, char *err, size_t errlen);
+
+/* The same, and refused_at (caller-owned, n flags, all false on entry) gets refused_at[i]
+ * set for each refused docs[i]. */
+int store_insert_many_marked(struct store *st, const char *coll, const bson_t *const *docs,
+			     size_t n, bool *refused_at, struct store_insert_result *ret,
+			     char *err, size_t errlen);
 
 /* Create one index (idempotent). keys is e.g. {session: 1, pid: 1}; name may be NULL
  * (the server derives it). */

@@ -2,10 +2,12 @@
 #include "jsonl_out.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct jsonl_out {
 	pthread_mutex_t lock;
@@ -13,11 +15,25 @@ struct jsonl_out {
 	FILE *f;
 };
 
+/* The output records what the host did: created 0600 (fopen would make it 0666 & ~umask). */
 static FILE *open_path(const char *path)
 {
+	FILE *f;
+	int fd;
+
 	if (strcmp(path, "-") == 0)
 		return stdout;
-	return fopen(path, "ae");
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "a");
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
 }
 
 int jsonl_out_open(const char *path, struct jsonl_out **ret)

@@ -529,6 +529,8 @@ static void append_counters(struct listener *l, bson_t *b)
 		BSON_APPEND_INT64(&c, "replayed", ws.replayed);
 		BSON_APPEND_INT64(&c, "dropped", ws.dropped);
 		BSON_APPEND_INT64(&c, "torn_spool_records", ws.torn_records);
+		BSON_APPEND_INT64(&c, "rejected", ws.rejected_docs);
+		BSON_APPEND_INT64(&c, "rejected_segments", ws.rejected_segments);
 	}
 	bson_append_document_end(b, &c);
 }

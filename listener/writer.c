@@ -68,7 +68,7 @@ struct writer {
 
 	/* counters: atomics, written by any thread */
 	_Atomic uint64_t submitted, inserted, duplicates, spooled, replayed, dropped, torn,
-		insert_errors, nbatch, batch_docs, rejected_segments;
+		insert_errors, nbatch, batch_docs, rejected_segments, rejected_docs;
 	_Atomic int64_t last_insert_us;
 	atomic_bool db_up_shown;
 
@@ -173,10 +173,44 @@ out_free:
 	return r;
 }
 
+/* Documents the server refuses one by one: to a ".rejected" file, counted, never retried. */
+static void set_aside(struct writer *w, const char *coll, bson_t **docs, size_t n,
+		      const char *why)
+{
+	int r = spool_set_aside(w->sp, coll, (const bson_t *const *)docs, n);
+
+	if (r == 0) {
+		atomic_fetch_add(&w->rejected_docs, n);
+		log_err("store: %zu documents of %s refused (%s); set aside in %s (%" PRIu64
+			" so far)",
+			n, coll, why, spool_dir(w->sp), atomic_load(&w->rejected_docs));
+		return;
+	}
+	atomic_fetch_add(&w->dropped, n);
+	log_err("spool: cannot set aside %zu refused documents of %s in %s: %s — DROPPED (%" PRIu64
+		" dropped so far)",
+		n, coll, spool_dir(w->sp), strerror(-r), atomic_load(&w->dropped));
+}
+
 static void spool_docs(struct writer *w, const char *coll, bson_t **docs, size_t n)
 {
-	int r = spool_append_many(w->sp, coll, (const bson_t *const *)docs, n);
+	size_t big = 0;
+	int r;
 
+	/* A document the server can never take does not go into a segment: it would be refused
+	 * at every replay (and the reader stops at a record over SPOOL_MAX_DOC_BYTES). */
+	for (size_t i = 0; i < n; i++)
+		big += docs[i]->len > STORE_MAX_DOC_BYTES;
+	if (big) {
+		for (size_t i = 0; i < n; i++) {
+			if (docs[i]->len > STORE_MAX_DOC_BYTES)
+				set_aside(w, coll, &docs[i], 1, "over 16 MiB");
+			else
+				spool_docs(w, coll, &docs[i], 1);
+		}
+		return;
+	}
+	r = spool_append_many(w->sp, coll, (const bson_t *const *)docs, n);
 	if (r == 0) {
 		atomic_fetch_add(&w->spooled, n);
 		return;
@@ -234,20 +268,31 @@ static void try_reconnect(struct writer *w)
 	atomic_store(&w->db_up_shown, true);
 }
 
-/* Insert docs; 0 or -errno (then the caller decides where they go). */
+/* Insert docs; 0 or -errno (then the caller decides where they go). Documents the server
+ * refuses one by one are set aside here and the call counts as done. */
 static int insert_docs(struct writer *w, const char *coll, bson_t **docs, size_t n,
 		       bool replay)
 {
 	struct store_insert_result res;
 	char err[512];
 	int64_t t0 = now_us();
+	bool *refused = calloc(n, sizeof(*refused));
 	int r;
 
-	r = store_insert_many(w->st, coll, (const bson_t *const *)docs, n, &res, err,
-			      sizeof(err));
+	if (!refused)
+		return -ENOMEM;
+	r = store_insert_many_marked(w->st, coll, (const bson_t *const *)docs, n, refused, &res,
+				     err, sizeof(err));
 	/* what the server reports done is done, even on failure (the resend is a duplicate) */
 	atomic_fetch_add(&w->inserted, res.inserted);
 	atomic_fetch_add(&w->duplicates, res.duplicates);
+	if (r == -EBADMSG) {
+		for (size_t i = 0; i < n; i++)
+			if (refused[i])
+				set_aside(w, coll, &docs[i], 1, err);
+		r = 0;
+	}
+	free(refused);
 	if (r < 0) {
 		atomic_fetch_add(&w->insert_errors, 1);
 		set_down(w, replay ? "the spool stays for later" : "spooling", err);
@@ -257,7 +302,7 @@ static int insert_docs(struct writer *w, const char *coll, bson_t **docs, size_t
 	atomic_fetch_add(&w->nbatch, 1);
 	atomic_fetch_add(&w->batch_docs, n);
 	if (replay)
-		atomic_fetch_add(&w->replayed, n);
+		atomic_fetch_add(&w->replayed, n - res.refused);
 	return 0;
 }
 
@@ -576,6 +621,13 @@ int writer_submit(struct writer *w, const char *collection, bson_t *doc)
 	r = queue_push(w->q, collection, doc);
 	if (r == 0)
 		return 0;
+	if (doc->len > STORE_MAX_DOC_BYTES) {
+		pthread_mutex_lock(&w->submit_log_lock);
+		set_aside(w, collection, &doc, 1, "over 16 MiB");
+		pthread_mutex_unlock(&w->submit_log_lock);
+		bson_destroy(doc);
+		return 0;
+	}
 	r = spool_append(w->sp, collection, doc);
 	bson_destroy(doc);
 	pthread_mutex_lock(&w->submit_log_lock);
@@ -653,6 +705,7 @@ void writer_get_stats(struct writer *w, struct writer_stats *ret)
 	ret->torn_records = atomic_load(&w->torn);
 	ret->insert_errors = atomic_load(&w->insert_errors);
 	ret->rejected_segments = atomic_load(&w->rejected_segments);
+	ret->rejected_docs = atomic_load(&w->rejected_docs);
 	nb = atomic_load(&w->nbatch);
 	bd = atomic_load(&w->batch_docs);
 	ret->batches = nb;

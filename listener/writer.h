@@ -41,6 +41,8 @@ struct writer_stats {
 	uint64_t insert_errors; /* failed insert calls (each then spooled its batch) */
 	uint64_t batches;       /* successful insert calls */
 	uint64_t rejected_segments; /* segments the server refused repeatedly: set aside */
+	uint64_t rejected_docs; /* documents the server refused one by one (over 16 MiB, invalid
+				 * for it): set aside in DIR/<coll>.<n>.bson.rejected, never retried */
 	size_t queue_depth, queue_bytes, queue_hwm;
 	double last_insert_ms; /* duration of the last successful insert call */
 	double avg_batch;      /* documents per successful insert call */
