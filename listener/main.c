@@ -118,8 +118,22 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 		atomic_fetch_add(&l->c.dropped_scope, 1);
 		return;
 	}
-	if (pid > 0 && l->cache && pcache_lookup(l->cache, (pid_t)pid, &ce) == 0)
-		container = ce.container;
+	if (pid > 0 && l->cache) {
+		const struct audit_record *sc = audit_event_record(ev, AUDIT_T_SYSCALL);
+		int64_t ppid = 0;
+
+		if (pcache_lookup(l->cache, (pid_t)pid, &ce) == 0) {
+			container = ce.container;
+		} else if (sc && audit_record_i64(sc, "ppid", 10, &ppid) == 0 && ppid > 1 &&
+			   pcache_lookup(l->cache, (pid_t)ppid, &ce) == 0) {
+			/* Gone before we looked, and its fork not yet seen by the proc thread: a
+			 * child is in its parent's container (setns+exec children of runc get
+			 * theirs at exec, which the proc thread reads). */
+			container = ce.container;
+			ce.tgid = (pid_t)pid;
+			pcache_put(l->cache, &ce);
+		}
+	}
 	next_meta(l, &m, container);
 	doc = bson_sized_new(1024); /* an event document is ~750 B: no regrowth for most */
 	if (event_doc_build(ev, &m, doc) < 0) {

@@ -16,7 +16,7 @@ import stat
 import subprocess
 import time
 
-from lib import Listener, PrivateFerret, check, finish, spool_files
+from lib import LISTENER, Listener, PrivateFerret, check, finish, spool_files
 
 DB = f"lineage_test_hostile_flood_{os.getpid()}"
 QUEUE_MAX, BATCH = 2000, 500
@@ -87,7 +87,13 @@ print(f"MEASURED flood: RSS at start {base >> 20} MiB, VmHWM {hwm / 2**20:.1f} M
       f"bound {bound / 2**20:.1f} MiB; queue hwm {qhwm}; spooled {spooled}; {samples} samples")
 check(qhwm <= QUEUE_MAX and qhwm > 0, f"queue high-water mark {qhwm} <= --queue-max {QUEUE_MAX}")
 check(spooled > 5 * QUEUE_MAX, f"the spool absorbed the flood ({spooled} documents)")
-check(hwm < bound, f"VmHWM {hwm >> 20} MiB < bound {bound >> 20} MiB")
+# AddressSanitizer keeps freed memory in quarantine and adds shadow memory: the bound is a
+# property of the real build, so it is checked there and only reported under ASan.
+asan = "libasan" in subprocess.run(["ldd", LISTENER], capture_output=True, text=True).stdout
+if asan:
+    print(f"VmHWM bound not checked under AddressSanitizer ({hwm >> 20} MiB)")
+else:
+    check(hwm < bound, f"VmHWM {hwm >> 20} MiB < bound {bound >> 20} MiB")
 
 # --- modes
 check(stat.S_IMODE(os.stat(L.spool).st_mode) == 0o700, "spool directory is 0700")

@@ -143,8 +143,9 @@ if e:
     check(not e.get("argv_truncated") and not e.get("truncated"), "no truncation flag")
 for pid, want in ((pmany.pid, many), (pfits.pid, fits)):
     pe = d.proc_events.find_one({"what": "exec", "pid": pid})
-    if pe and not pe.get("gone"):
-        n = len(pe.get("argv", []))
+    # argv null: /proc showed no cmdline (a zombie by then): unread, not truncated
+    if pe and not pe.get("gone") and pe.get("argv") is not None:
+        n = len(pe["argv"])
         check(n == len(want) or (pe.get("argv_truncated") is True and n < len(want)),
               f"proc_events argv of {len(want)} args complete or flagged ({n})")
 
