@@ -28,6 +28,7 @@
 #include "proc_doc.h"
 #include "procfs.h"
 #include "store.h"
+#include "syscalls.h"
 #include "writer.h"
 
 #define LISTENER_VERSION "0.1.0"
@@ -104,6 +105,53 @@ static void next_meta(struct listener *l, struct doc_meta *m, const char *contai
 
 /* ---- audit thread ---- */
 
+/* Did this event move its process to another container: execve (runc init becomes the
+ * container's process; it joined the cgroup just before) or setns (docker exec)? */
+static bool changes_container(const struct audit_record *sc)
+{
+	uint64_t arch = 0;
+	int64_t nr = -1;
+	const char *name;
+
+	if (!sc || audit_record_u64(sc, "arch", 16, &arch) < 0 ||
+	    audit_record_i64(sc, "syscall", 10, &nr) < 0)
+		return false;
+	name = syscalls_name((uint32_t)arch, nr);
+	return name && (!strcmp(name, "execve") || !strcmp(name, "execveat") ||
+			!strcmp(name, "setns"));
+}
+
+/* The container of an audit event's process, from the per-tgid cache. The kernel does not
+ * say which cgroup a syscall ran in, so this is the best /proc can tell, in this order:
+ * after an exec or setns, /proc now (the cached entry may be the parent's, inherited at
+ * fork); else the cache (read from /proc on a miss); else, when the process is already gone
+ * and its fork not yet handled by the proc thread, its parent's entry. Returns NULL for the
+ * host or when nothing is known; the string lives in *ce. */
+static const char *audit_event_container(struct listener *l, const struct audit_event *ev,
+					 pid_t pid, struct pcache_entry *ce)
+{
+	const struct audit_record *sc = audit_event_record(ev, AUDIT_T_SYSCALL);
+	int64_t ppid = 0;
+
+	if (changes_container(sc)) {
+		memset(ce, 0, sizeof(*ce));
+		if (procfs_read_ids(NULL, pid, ce->container, &ce->mnt_ns, &ce->pid_ns) == 0) {
+			ce->tgid = pid;
+			pcache_put(l->cache, ce);
+			return ce->container;
+		}
+	}
+	if (pcache_lookup(l->cache, pid, ce) == 0)
+		return ce->container;
+	if (sc && audit_record_i64(sc, "ppid", 10, &ppid) == 0 && ppid > 1 &&
+	    pcache_lookup(l->cache, (pid_t)ppid, ce) == 0) {
+		ce->tgid = pid;
+		pcache_put(l->cache, ce);
+		return ce->container;
+	}
+	return NULL;
+}
+
 static void on_audit_event(void *opaque, const struct audit_event *ev)
 {
 	struct listener *l = opaque;
@@ -118,22 +166,8 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 		atomic_fetch_add(&l->c.dropped_scope, 1);
 		return;
 	}
-	if (pid > 0 && l->cache) {
-		const struct audit_record *sc = audit_event_record(ev, AUDIT_T_SYSCALL);
-		int64_t ppid = 0;
-
-		if (pcache_lookup(l->cache, (pid_t)pid, &ce) == 0) {
-			container = ce.container;
-		} else if (sc && audit_record_i64(sc, "ppid", 10, &ppid) == 0 && ppid > 1 &&
-			   pcache_lookup(l->cache, (pid_t)ppid, &ce) == 0) {
-			/* Gone before we looked, and its fork not yet seen by the proc thread: a
-			 * child is in its parent's container (setns+exec children of runc get
-			 * theirs at exec, which the proc thread reads). */
-			container = ce.container;
-			ce.tgid = (pid_t)pid;
-			pcache_put(l->cache, &ce);
-		}
-	}
+	if (pid > 0 && l->cache)
+		container = audit_event_container(l, ev, (pid_t)pid, &ce);
 	next_meta(l, &m, container);
 	doc = bson_sized_new(1024); /* an event document is ~750 B: no regrowth for most */
 	if (event_doc_build(ev, &m, doc) < 0) {
@@ -242,12 +276,11 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 		return;
 	}
 	memset(&info, 0, sizeof(info));
-	if (ev->what == CN_PROC_FORK && !ev->thread && l->cache &&
-	    pcache_lookup(l->cache, ev->parent_tgid, &ce) == 0) {
-		/* the child is in its parent's container until an exec (or setns) says otherwise;
-		 * also overwrites what a previous process with this pid left */
-		ce.tgid = ev->child_tgid;
-		pcache_put(l->cache, &ce);
+	if (ev->what == CN_PROC_FORK && !ev->thread && l->cache) {
+		/* Forget what a previous process with this pid left. Not the parent's entry: the
+		 * audit thread may already have read this child's own (this stream can lag behind
+		 * audit), and a runtime's child changes cgroup before its exec. */
+		pcache_invalidate(l->cache, ev->child_tgid);
 	} else if (ev->what == CN_PROC_EXEC) {
 		/* what /proc still shows: a race with the process, recorded as such */
 		if (procfs_read(NULL, ev->pid, &info) == 0 && !info.gone) {
