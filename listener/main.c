@@ -597,14 +597,14 @@ static void print_stats(struct listener *l)
 	last_ms = now;
 	log_info("stats: records %" PRIu64 " events %" PRIu64 " parse_errors %" PRIu64
 		 " lost(kernel) %u enobufs(audit) %" PRIu64 " proc_events %" PRIu64
-		 " enobufs(proc) %" PRIu64 " dropped_scope %" PRIu64 " | queue %zu (hwm %zu) "
+		 " enobufs(proc) %" PRIu64 " dropped_scope %" PRIu64 " | queue %zu (hwm %zu, %zu KiB) "
 		 "stored %" PRIu64 " (%.0f/s) spooled %" PRIu64 " replayed %" PRIu64
 		 " dropped %" PRIu64 " avg_batch %.1f insert_ms %.1f db %s",
 		 (uint64_t)atomic_load(&l->c.records), (uint64_t)atomic_load(&l->c.events),
 		 (uint64_t)atomic_load(&l->c.parse_errors), l->lost_now - l->lost_at_start,
 		 (uint64_t)atomic_load(&l->c.audit_enobufs), (uint64_t)atomic_load(&l->c.proc_events),
 		 (uint64_t)atomic_load(&l->c.proc_enobufs), (uint64_t)atomic_load(&l->c.dropped_scope),
-		 ws.queue_depth, ws.queue_hwm, ws.inserted, rate, ws.spooled, ws.replayed, ws.dropped,
+		 ws.queue_depth, ws.queue_hwm, ws.queue_bytes >> 10, ws.inserted, rate, ws.spooled, ws.replayed, ws.dropped,
 		 ws.avg_batch, ws.last_insert_ms, ws.db_up ? "up" : "down");
 }
 
