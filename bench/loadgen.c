@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "num.h"
+
 #define LOADGEN_FILES 4
 #define LOADGEN_WRITE_BYTES 64
 
@@ -59,16 +61,14 @@ static void usage(FILE *f)
 		"Prints one JSON line with the counts of what was done.\n", LOADGEN_FILES);
 }
 
+/* Parse a count or rate option into an unsigned long (common/num.c does the checking). */
 static int parse_ul(const char *s, unsigned long *ret)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
+	if (num_parse_u64(s, ULONG_MAX, &v) < 0)
 		return -EINVAL;
-	*ret = v;
+	*ret = (unsigned long)v;
 	return 0;
 }
 

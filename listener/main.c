@@ -24,6 +24,7 @@
 #include "event_doc.h"
 #include "jsonl_out.h"
 #include "log.h"
+#include "num.h"
 #include "proc_connector.h"
 #include "proc_doc.h"
 #include "procfs.h"
@@ -374,19 +375,6 @@ static void usage(FILE *f)
 		STORE_DEFAULT_URI, STORE_DEFAULT_DB, "/var/lib/lineage/spool");
 }
 
-static int parse_num(const char *s, unsigned long long max, unsigned long long *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v > max || s[0] == '-')
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 /* Local database servers (mongod, mongos, ferretdb) would otherwise be recorded while they
  * store what we record: a feedback loop. */
 static int scan_db_servers(void *opaque, const struct procfs_proc *p)
@@ -428,7 +416,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "proc-rcvbuf", required_argument, NULL, OPT_PRCVBUF },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long long v;
+	uint64_t v;
 	int c;
 
 	*o = (struct options){
@@ -462,7 +450,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_VERSION: printf("lineage-listener %s\n", LISTENER_VERSION); return 1;
 		case OPT_BLIMIT: case OPT_BWAIT: case OPT_RCVBUF: case OPT_EXCL: case OPT_STATS:
 		case OPT_BATCH: case OPT_BAGE: case OPT_QMAX: case OPT_PRCVBUF:
-			if (parse_num(optarg, INT_MAX, &v) < 0) {
+			if (num_parse_u64(optarg, INT_MAX, &v) < 0) {
 				const struct option *op = opts;
 
 				while (op->name && op->val != c)
