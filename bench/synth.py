@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""synth.py — a synthetic lineage session written straight into MongoDB (issue 8, "Filter
+scale"), shaped like the listener's raw documents (DESIGN.md, tests/e2e/filter_db.py):
+
+  sessions     one document (host "synth"), with a `synth` sub-document giving what was
+               generated (events, proc_events, processes, opens, seconds) and `complete`
+  snapshot     pid 1 (/sbin/init), alive at the start
+  proc_events  per process: fork (from its parent), exec (exe, argv, cwd, container), exit;
+               every other process also starts a thread (fork with child_pid != child_tgid)
+               that exits before it
+  events       per process: execve, then opens: openat (fd, flags, paths[{name, nametype
+               NORMAL}], cwd; every other one relative to the cwd), write, close on that fd
+
+Processes run across --containers containers (64-hex ids; one init per container, forked
+from pid 1, living for the whole session, with the workers under it, chained up to depth 3)
+and the host (container null). Several workers are alive at once (their documents interleave);
+seq is one counter over events and proc_events, ts (date, ms) and ts_ns advance with it.
+N (--events) = events + proc_events, exactly. Documents are inserted with insert_many in
+unordered batches of --batch (5000); the listener's indexes are created first.
+
+  python3 bench/synth.py --events 100000 --db lineage_bench_scale_100000
+prints one JSON line: {"session": ..., "events": ..., "proc_events": ..., "processes": ...,
+"opens": ..., "generate_s": ..., "docs_per_s": ...}.
+"""
+import argparse
+import datetime
+import json
+import os
+import random
+import sys
+import time
+
+import bson
+import pymongo
+
+URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://127.0.0.1:27017")
+HOST = "synth"
+T0 = datetime.datetime(2026, 11, 23, 10, 0, 0, tzinfo=datetime.timezone.utc)
+BOOT_NS = 1000 * 10**9
+STEP_NS = 20_000          # 20 µs between consecutive documents
+OPENS = 4                 # opens per worker (3 events each)
+CONCURRENT = 8            # workers alive at once
+INDEXES = [  # as common/store.c store_create_indexes
+    ("events", "session_pid_ts", ["session", "pid", "ts"]),
+    ("events", "session_container", ["session", "container"]),
+    ("proc_events", "session_pid", ["session", "pid"]),
+    ("snapshot", "session_pid", ["session", "pid"]),
+    ("sessions", "host_started_at", ["host", "started_at"]),
+]
+
+
+class Gen:
+    def __init__(self, db, sid, batch):
+        self.db, self.sid, self.batch = db, sid, batch
+        self.seq = 0
+        self.buf = {"events": [], "proc_events": []}
+        self.n = {"events": 0, "proc_events": 0}
+
+    def now(self):
+        t = self.seq * STEP_NS
+        return T0 + datetime.timedelta(microseconds=t // 1000), BOOT_NS + t
+
+    def put(self, coll, doc):
+        self.seq += 1
+        ts, ts_ns = self.now()
+        doc["_id"] = "%s:%d" % (self.sid, self.seq)
+        doc["session"] = self.sid
+        doc["host"] = HOST
+        doc["seq"] = self.seq
+        doc["ts"] = ts
+        if coll == "proc_events":
+            doc["ts_ns"] = ts_ns
+        self.n[coll] += 1
+        b = self.buf[coll]
+        b.append(doc)
+        if len(b) >= self.batch:
+            self.flush(coll)
+
+    def flush(self, coll=None):
+        for c in ([coll] if coll else list(self.buf)):
+            if self.buf[c]:
+                self.db[c].insert_many(self.buf[c], ordered=False)
+                self.buf[c] = []
+
+    # proc_events
+    def fork(self, ptgid, child, tgid=None, parent_pid=None):
+        self.put("proc_events", {"what": "fork", "parent_pid": parent_pid or ptgid,
+                                 "parent_tgid": ptgid, "child_pid": child,
+                                 "child_tgid": tgid or child, "thread": tgid is not None})
+
+    def exec_(self, pid, exe, argv, cwd, container):
+        self.put("proc_events", {"what": "exec", "pid": pid, "tgid": pid, "exe": exe,
+                                 "argv": argv, "cwd": cwd, "container": container,
+                                 "mnt_ns": 4026531841 if container is None else 4026532500})
+
+    def exit_(self, pid, tgid, ptgid, status=0):
+        self.put("proc_events", {"what": "exit", "pid": pid, "tgid": tgid,
+                                 "exit_code": status, "status": status, "signal": 0,
+                                 "exit_signal": 17 if pid == tgid else 0,
+                                 "parent_pid": ptgid, "parent_tgid": ptgid})
+
+    # events
+    def ev(self, pid, ppid, syscall, comm, exe, cwd, container, **kw):
+        d = {"serial": 100000 + self.seq, "syscall": syscall, "success": True, "exit": 0,
+             "pid": pid, "ppid": ppid, "uid": 0, "euid": 0, "gid": 0, "auid": 4294967295,
+             "ses": 4294967295, "comm": comm, "exe": exe, "cwd": cwd, "key": "lineage",
+             "container": container}
+        d.update(kw)
+        self.put("events", d)
+
+
+def worker(g, pid, tid, ppid, container, opens, extra_writes, rnd):
+    """A generator: each next() emits one document of this process's life."""
+    exe, comm = ("/bin/busybox", "sh") if container else ("/usr/bin/python3", "python3")
+    cwd = "/app" if container else "/home/u"
+    argv = [comm, "-c", "job %d" % pid]
+    g.fork(ppid, pid)
+    yield
+    g.exec_(pid, exe, argv, cwd, container)
+    yield
+    g.ev(pid, ppid, "execve", comm, exe, cwd, container, exit=0, argv=argv,
+         paths=[{"name": exe, "nametype": "NORMAL", "inode": 1000 + pid % 97, "dev": "00:27",
+                 "mode": 33261}])
+    yield
+    if tid:
+        g.fork(pid, tid, tgid=pid, parent_pid=pid)
+        yield
+    for i in range(opens):
+        fd = 3 + i % 3
+        write = i % 2 == 1
+        name = ("data/f%d_%d.txt" % (pid, i)) if i % 2 == 0 else "/etc/conf%d.d/x%d" % (i, pid % 50)
+        flags = ["O_WRONLY", "O_CREAT", "O_TRUNC", "O_CLOEXEC"] if write else ["O_RDONLY", "O_CLOEXEC"]
+        g.ev(pid, ppid, "openat", comm, exe, cwd, container, exit=fd, fd=fd, a0=-100,
+             a1=140734000 + i, a2=577 if write else 524288, a3=0o644, flags=flags,
+             paths=[{"name": name, "nametype": "NORMAL", "inode": 5000 + pid * 8 + i,
+                     "dev": "00:27", "mode": 33188}])
+        yield
+        nw = 1 + (extra_writes if i == 0 else 0)
+        for _ in range(nw):
+            g.ev(pid, ppid, "write", comm, exe, cwd, container, exit=4096, fd=fd, a0=fd,
+                 a1=140735000, a2=4096, a3=0)
+            yield
+        g.ev(pid, ppid, "close", comm, exe, cwd, container, exit=0, fd=fd, a0=fd)
+        yield
+    if tid:
+        g.exit_(tid, pid, ppid)
+        yield
+    g.exit_(pid, pid, ppid, status=0 if rnd.random() < 0.9 else 1 << 8)
+
+
+def plan(n, ncont):
+    """Counts for N: per worker 3 proc_events (+2 with a thread, every other worker),
+    1 execve + 3 per open. Returns (workers, per-worker (thread?, opens, extra writes))."""
+    # container inits: fork + exec + exit, execve
+    fixed = ncont * 4
+    per_pair = 2 * (3 + 1 + 3 * OPENS) + 2  # two workers, one threaded
+    rest = n - fixed
+    if rest < per_pair:
+        raise SystemExit("--events too small (min %d)" % (fixed + per_pair))
+    pairs, rem = divmod(rest, per_pair)
+    specs = []
+    for k in range(2 * pairs):
+        specs.append([k % 2 == 0, OPENS, 0])
+    # the remainder: one open (3 events) more for some workers, then extra writes
+    k = 0
+    while rem >= 3:
+        specs[k % len(specs)][1] += 1
+        rem -= 3
+        k += 1
+    specs[-1][2] += rem
+    return specs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, required=True,
+                    help="events + proc_events to generate")
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--uri", default=URI)
+    ap.add_argument("--containers", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=5000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--drop", action="store_true", help="drop the database first")
+    a = ap.parse_args()
+
+    rnd = random.Random(a.seed)
+    client = pymongo.MongoClient(a.uri, serverSelectionTimeoutMS=5000)
+    if a.drop:
+        client.drop_database(a.db)
+    db = client[a.db]
+    for coll, name, keys in INDEXES:
+        db[coll].create_index([(k, 1) for k in keys], name=name)
+    specs = plan(a.events, a.containers)
+    t_start = time.monotonic()
+    sid = bson.ObjectId()
+    cids = ["%064x" % rnd.getrandbits(256) for _ in range(a.containers)]
+    db.sessions.insert_one({
+        "_id": sid, "host": HOST, "boot_id": "synthetic", "kernel": "synthetic",
+        "started_at": T0, "ended_at": None, "mode": "unicast", "scope": "all",
+        "rules": ["-a always,exit -F arch=b64 -S execve,openat,write,close -k lineage"],
+        "counters": {"lost": 0, "enobufs_audit": 0, "enobufs_proc": 0, "parse_errors": 0,
+                     "out_of_scope": 0, "spooled": 0, "replayed": 0},
+        "complete": False})
+    db.snapshot.insert_one({"session": sid, "host": HOST, "pid": 1, "tgid": 1, "ppid": 0,
+                            "threads": 1, "start_ticks": 100, "exe": "/sbin/init",
+                            "argv": ["init"], "cwd": "/", "container": None})
+    g = Gen(db, sid, a.batch)
+    next_pid = [1000]
+
+    def alloc(k):
+        p = next_pid[0]
+        next_pid[0] += k
+        return p
+
+    # container inits
+    inits = []
+    for c in cids:
+        p = alloc(1)
+        g.fork(1, p)
+        g.exec_(p, "/bin/sh", ["/bin/sh", "/entrypoint.sh"], "/", c)
+        g.ev(p, 1, "execve", "sh", "/bin/sh", "/", c, argv=["/bin/sh", "/entrypoint.sh"])
+        inits.append(p)
+    nproc = len(inits)
+    nopens = 0
+    # workers: 1 in 5 on the host (parent pid 1), the others in a container, under its init
+    # or under an earlier worker of that container (chains up to depth 3)
+    last = {c: [] for c in cids}  # recent (pid, depth) per container
+    active = []
+    it = iter(specs)
+    done = False
+    while active or not done:
+        while not done and len(active) < CONCURRENT:
+            spec = next(it, None)
+            if spec is None:
+                done = True
+                break
+            threaded, opens, extra = spec
+            pid = alloc(2 if threaded else 1)
+            tid = pid + 1 if threaded else None
+            k = rnd.randrange(5)
+            if k == 0:
+                container, ppid = None, 1
+            else:
+                ci = rnd.randrange(len(cids))
+                container = cids[ci]
+                ppid, depth = inits[ci], 1
+                alive = [x for x in last[container] if x[1] < 3 and x[0] in
+                         {w[1] for w in active}]
+                if alive and rnd.random() < 0.5:
+                    ppid, depth = alive[-1][0], alive[-1][1] + 1
+                last[container] = (last[container] + [(pid, depth)])[-8:]
+            nproc += 1
+            nopens += opens
+            gen = worker(g, pid, tid, ppid, container, opens, extra, rnd)
+            next(gen)  # the fork now, so that a later child's parent exists
+            active.append((gen, pid))
+        if not active:
+            break
+        # a parent outlives its children: step the newest first, so chained children exit
+        # before a parent that was started earlier
+        i = len(active) - 1 - rnd.randrange(min(2, len(active)))
+        gen, pid = active[i]
+        try:
+            next(gen)
+        except StopIteration:
+            active.pop(i)
+    for p, c in zip(inits, cids):
+        g.exit_(p, p, 1)
+    g.flush()
+    end, _ = g.now()
+    secs = time.monotonic() - t_start
+    total = g.n["events"] + g.n["proc_events"]
+    info = {"session": str(sid), "events": g.n["events"], "proc_events": g.n["proc_events"],
+            "total": total, "processes": nproc, "snapshot": 1, "opens": nopens,
+            "containers": len(cids), "generate_s": round(secs, 2),
+            "docs_per_s": round(total / secs) if secs else None}
+    db.sessions.update_one({"_id": sid}, {"$set": {"ended_at": end, "synth": info,
+                                                   "complete": True}})
+    print(json.dumps(info))
+    if total != a.events:
+        print("synth: generated %d, asked %d" % (total, a.events), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
