@@ -109,49 +109,69 @@ static int get_status(int fd, struct audit_status *ret)
 	return 0;
 }
 
+/* Call fn for every rule in the kernel (data and its length, valid during the call); a
+ * negative return of fn stops the walk and is returned. */
+static int for_each_rule(int fd, int (*fn)(void *opaque, const struct audit_rule_data *r,
+					   size_t len), void *opaque)
+{
+	struct audit_reply rep;
+	int r;
+
+	if (audit_request_rules_list_data(fd) < 0)
+		return -EIO;
+	while ((r = get_reply(fd, AUDIT_LIST_RULES, &rep)) == AUDIT_LIST_RULES) {
+		int fr = fn(opaque, rep.ruledata, sizeof(struct audit_rule_data) + rep.ruledata->buflen);
+
+		if (fr < 0)
+			return fr;
+	}
+	return r < 0 ? r : 0;
+}
+
+struct hex_dump {
+	char *out;
+	size_t cap, len, count;
+};
+
+static int append_rule_hex(void *opaque, const struct audit_rule_data *rule, size_t n)
+{
+	struct hex_dump *d = opaque;
+	const unsigned char *p = (const unsigned char *)rule;
+
+	if (d->count++ >= MAX_SAVED_RULES)
+		return 0;
+	while (d->len + 2 * n + 2 > d->cap) {
+		char *bigger = realloc(d->out, d->cap * 2);
+
+		if (!bigger)
+			return -ENOMEM;
+		d->out = bigger;
+		d->cap *= 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		d->len += sprintf(d->out + d->len, "%02x", p[i]);
+	d->out[d->len++] = '\n';
+	d->out[d->len] = '\0';
+	return 0;
+}
+
 /* Every rule in the kernel as one hex line each; *ret is malloc'd, lines joined by '\n'. */
 static int list_rules_hex(int fd, char **ret, size_t *ret_count)
 {
-	struct audit_reply rep;
-	size_t cap = 4096, len = 0, count = 0;
-	char *out = malloc(cap);
+	struct hex_dump d = { .out = malloc(4096), .cap = 4096 };
 	int r;
 
-	if (!out)
+	if (!d.out)
 		return -ENOMEM;
-	out[0] = '\0';
-	if (audit_request_rules_list_data(fd) < 0) {
-		free(out);
-		return -EIO;
-	}
-	while ((r = get_reply(fd, AUDIT_LIST_RULES, &rep)) == AUDIT_LIST_RULES) {
-		size_t n = sizeof(struct audit_rule_data) + rep.ruledata->buflen;
-		const unsigned char *p = (const unsigned char *)rep.ruledata;
-
-		if (count++ >= MAX_SAVED_RULES)
-			continue;
-		while (len + 2 * n + 2 > cap) {
-			char *bigger = realloc(out, cap * 2);
-
-			if (!bigger) {
-				free(out);
-				return -ENOMEM;
-			}
-			out = bigger;
-			cap *= 2;
-		}
-		for (size_t i = 0; i < n; i++)
-			len += sprintf(out + len, "%02x", p[i]);
-		out[len++] = '\n';
-		out[len] = '\0';
-	}
+	d.out[0] = '\0';
+	r = for_each_rule(fd, append_rule_hex, &d);
 	if (r < 0) {
-		free(out);
+		free(d.out);
 		return r;
 	}
-	*ret = out;
+	*ret = d.out;
 	if (ret_count)
-		*ret_count = count;
+		*ret_count = d.count;
 	return 0;
 }
 
@@ -286,37 +306,48 @@ static const char *rule_key(const struct audit_rule_data *r, size_t len, size_t 
 	return key;
 }
 
+struct stale_rules {
+	struct audit_rule_data *rule[64];
+	int n;
+};
+
+static bool is_lineage_key(const char *key, size_t klen)
+{
+	return (klen == strlen(AUDIT_SOURCE_KEY) && !memcmp(key, AUDIT_SOURCE_KEY, klen)) ||
+	       (klen == strlen(AUDIT_SOURCE_EXCLUDE_KEY) &&
+		!memcmp(key, AUDIT_SOURCE_EXCLUDE_KEY, klen));
+}
+
+static int collect_stale(void *opaque, const struct audit_rule_data *rule, size_t len)
+{
+	struct stale_rules *st = opaque;
+	size_t klen = 0;
+	const char *key = rule_key(rule, len, &klen);
+
+	if (!key || !is_lineage_key(key, klen) || st->n >= (int)ARRAY_SIZE(st->rule))
+		return 0;
+	st->rule[st->n] = malloc(len);
+	if (!st->rule[st->n])
+		return -ENOMEM;
+	memcpy(st->rule[st->n++], rule, len);
+	return 0;
+}
+
 /* A listener killed with SIGKILL cannot restore anything: the kernel drops its daemon pid but
  * keeps its rules and status. Delete rules keyed lineage/lineage-exclude that no live
  * listener owns (called only when nobody owns audit). Returns the number deleted. */
 static int delete_stale_rules(int fd)
 {
-	struct audit_rule_data *stale[64];
-	struct audit_reply rep;
-	int n = 0, deleted = 0, r;
+	struct stale_rules st = { .n = 0 };
+	int deleted = 0, r;
 
-	if (audit_request_rules_list_data(fd) < 0)
-		return -EIO;
-	while ((r = get_reply(fd, AUDIT_LIST_RULES, &rep)) == AUDIT_LIST_RULES) {
-		size_t len = sizeof(struct audit_rule_data) + rep.ruledata->buflen, klen = 0;
-		const char *key = rule_key(rep.ruledata, len, &klen);
-
-		if (!key || n >= (int)ARRAY_SIZE(stale))
-			continue;
-		if (!((klen == strlen(AUDIT_SOURCE_KEY) && !memcmp(key, AUDIT_SOURCE_KEY, klen)) ||
-		      (klen == strlen(AUDIT_SOURCE_EXCLUDE_KEY) &&
-		       !memcmp(key, AUDIT_SOURCE_EXCLUDE_KEY, klen))))
-			continue;
-		stale[n] = malloc(len);
-		if (!stale[n])
-			break;
-		memcpy(stale[n++], rep.ruledata, len);
-	}
-	for (int i = 0; i < n; i++) {
-		if (audit_delete_rule_data(fd, stale[i], stale[i]->flags & ~AUDIT_FILTER_PREPEND,
-					   stale[i]->action) > 0)
+	/* collect first, delete after: the list is a dump the kernel is still sending */
+	r = for_each_rule(fd, collect_stale, &st);
+	for (int i = 0; i < st.n; i++) {
+		if (audit_delete_rule_data(fd, st.rule[i], st.rule[i]->flags & ~AUDIT_FILTER_PREPEND,
+					   st.rule[i]->action) > 0)
 			deleted++;
-		free(stale[i]);
+		free(st.rule[i]);
 	}
 	return r < 0 ? r : deleted;
 }
