@@ -758,9 +758,10 @@ int main(int argc, char **argv)
 		}
 		session_open = true;
 
+		/* from here on a failure still closes the session document (at stop) */
 		if ((r = mkdir_p(l->opt.spool_dir, 0700)) < 0) {
 			log_err("spool: cannot create %s: %s", l->opt.spool_dir, strerror(-r));
-			goto out;
+			goto stop;
 		}
 		memset(&wcfg, 0, sizeof(wcfg));
 		wcfg.uri = l->opt.uri;
@@ -772,7 +773,7 @@ int main(int argc, char **argv)
 		wcfg.batch_age_ms = l->opt.batch_age_ms;
 		if ((r = writer_new(&wcfg, &l->writer)) < 0 || (r = writer_start(l->writer)) < 0) {
 			log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
-			goto out;
+			goto stop;
 		}
 	}
 	log_info("session %s: recording (%s mode) into %s", l->meta.session_hex,

@@ -651,6 +651,8 @@ int writer_submit(struct writer *w, const char *collection, bson_t *doc)
 
 int writer_stop(struct writer *w, unsigned timeout_ms)
 {
+	if (!w->started) /* nothing to drain; writer_free spools what was queued */
+		return 0;
 	if (w->stopped)
 		return w->stop_result;
 	atomic_store(&w->deadline_ms, now_ms() + (int64_t)timeout_ms);
