@@ -348,25 +348,25 @@ void load_finish(struct model *m)
 		qsort(m->pevents, m->npevents, sizeof(*m->pevents), cmp_pevent);
 }
 
-static int load_coll(struct store *st, const char *coll, const bson_oid_t *session,
+/* sorted: ask the server for seq order. Only the small snapshot does: events and
+ * proc_events are sorted by load_finish, and a server-side sort of a whole session is a
+ * blocking sort (no index serves it), which FerretDB holds in memory (~6 KiB per event
+ * measured) and MongoDB spills to disk or refuses past 100 MiB. */
+static int load_coll(struct store *st, const char *coll, const bson_oid_t *session, bool sorted,
 		     struct model *m, int (*fn)(struct model *, const bson_t *),
-		     void (*progress)(const char *, size_t, size_t), char *err, size_t errlen)
+		     void (*progress)(const char *, size_t, bool), char *err, size_t errlen)
 {
 	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
 	struct store_cursor *cur = NULL;
 	const bson_t *doc;
-	int64_t total = 0;
 	size_t done = 0;
 	int r;
 
 	BSON_APPEND_OID(&filter, "session", session);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
-	BSON_APPEND_INT32(&sort, "seq", 1);
-	bson_append_document_end(&opts, &sort);
-	if (progress) {
-		r = store_count(st, coll, &filter, &total, err, errlen);
-		if (r < 0)
-			goto out;
+	if (sorted) {
+		BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
+		BSON_APPEND_INT32(&sort, "seq", 1);
+		bson_append_document_end(&opts, &sort);
 	}
 	r = store_find(st, coll, &filter, &opts, &cur, err, errlen);
 	if (r < 0)
@@ -374,10 +374,10 @@ static int load_coll(struct store *st, const char *coll, const bson_oid_t *sessi
 	while ((r = store_cursor_next(cur, &doc, err, errlen)) == 1) {
 		fn(m, doc); /* unusable documents are skipped, not fatal */
 		if (progress && ++done % 4096 == 0)
-			progress(coll, done, (size_t)total);
+			progress(coll, done, false);
 	}
 	if (progress && r == 0)
-		progress(coll, done, (size_t)total);
+		progress(coll, done, true);
 out:
 	store_cursor_free(cur);
 	bson_destroy(&filter);
@@ -386,16 +386,16 @@ out:
 }
 
 int load_session(struct store *st, const bson_oid_t *session, struct model *m,
-		 void (*progress)(const char *, size_t, size_t), char *err, size_t errlen)
+		 void (*progress)(const char *, size_t, bool), char *err, size_t errlen)
 {
 	int r;
 
-	r = load_coll(st, "snapshot", session, m, load_snapshot_doc, progress, err, errlen);
+	r = load_coll(st, "snapshot", session, true, m, load_snapshot_doc, progress, err, errlen);
 	if (r == 0)
-		r = load_coll(st, "proc_events", session, m, load_proc_event_doc, progress, err,
+		r = load_coll(st, "proc_events", session, false, m, load_proc_event_doc, progress, err,
 			      errlen);
 	if (r == 0)
-		r = load_coll(st, "events", session, m, load_event_doc, progress, err, errlen);
+		r = load_coll(st, "events", session, false, m, load_event_doc, progress, err, errlen);
 	if (r == 0)
 		load_finish(m);
 	return r;
@@ -465,19 +465,30 @@ int load_session_has_data(struct store *st, const bson_oid_t *session, bool *ret
 			  size_t errlen)
 {
 	static const char *const colls[] = { "events", "proc_events", "snapshot" };
-	bson_t filter = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+	struct store_cursor *cur = NULL;
+	const bson_t *doc;
 	int r = 0;
 
 	*ret = false;
 	BSON_APPEND_OID(&filter, "session", session);
+	BSON_APPEND_INT64(&opts, "limit", 1);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "_id", 1);
+	bson_append_document_end(&opts, &proj);
 	for (size_t i = 0; i < 3 && !*ret; i++) {
-		int64_t n = 0;
-
-		r = store_count(st, colls[i], &filter, &n, err, errlen);
+		r = store_find(st, colls[i], &filter, &opts, &cur, err, errlen);
 		if (r < 0)
 			break;
-		*ret = n > 0;
+		r = store_cursor_next(cur, &doc, err, errlen);
+		store_cursor_free(cur);
+		cur = NULL;
+		if (r < 0)
+			break;
+		*ret = r == 1;
+		r = 0;
 	}
 	bson_destroy(&filter);
+	bson_destroy(&opts);
 	return r < 0 ? r : 0;
 }

@@ -26,9 +26,11 @@ int load_snapshot_doc(struct model *m, const bson_t *doc);
 void load_finish(struct model *m);
 
 /* Read every document of session from st into m (then calls load_finish). progress, when not
- * NULL, is called now and then with the phase name and the count so far. */
+ * NULL, is called now and then with the phase name and the count so far, and once more with
+ * last = true at the end of each phase. No total: counting a session costs the server a
+ * whole extra pass (FerretDB materialises every matching document to count them). */
 int load_session(struct store *st, const bson_oid_t *session, struct model *m,
-		 void (*progress)(const char *phase, size_t done, size_t total),
+		 void (*progress)(const char *phase, size_t done, bool last),
 		 char *err, size_t errlen);
 
 /* The `sessions` document of session: *ret_found = whether it exists; when it does and has a
@@ -39,7 +41,8 @@ int load_session_info(struct store *st, const bson_oid_t *session, bool *ret_fou
 /* The _id of the session with the latest started_at; -ENOENT when there is none. */
 int load_latest_session(struct store *st, bson_oid_t *ret, char *err, size_t errlen);
 
-/* Whether any events/proc_events/snapshot document references session. */
+/* Whether any events/proc_events/snapshot document references session (a find with limit 1
+ * per collection, not a count). */
 int load_session_has_data(struct store *st, const bson_oid_t *session, bool *ret,
 			  char *err, size_t errlen);
 

@@ -57,12 +57,10 @@ static void usage(FILE *f)
 		DOCKER_META_RUNTIME_ROOT, DOCKER_META_RUNTIME_ROOT_DOCKERD);
 }
 
-static void progress(const char *phase, size_t done, size_t total)
+static void progress(const char *phase, size_t done, bool last)
 {
 	if (show_progress)
-		fprintf(stderr, "\r%-12s %zu/%zu", phase, done, total);
-	if (show_progress && done == total)
-		fputc('\n', stderr);
+		fprintf(stderr, "\r%-12s %zu%s", phase, done, last ? "\n" : "");
 }
 
 static void summary(const struct model *m, const char *sid, const struct emit_result *res,

@@ -174,6 +174,11 @@ def main():
 
     rc, _, _ = run("--db", DB, "--uri", URI, "--session", str(bson.ObjectId()))
     check(rc == 3, "unknown session: exit 3, got %d" % rc)
+    # raw documents without their sessions document: found by a find with limit 1 each
+    db.sessions.delete_one({"_id": sid})
+    rc, out, err = run("--db", DB, "--uri", URI, "--session", str(sid))
+    check(rc == 0 and "no sessions document" in err,
+          "raw documents only: exit 0 with a warning, got %d %r" % (rc, err))
     rc, _, _ = run("--db", DB, "--session", "nothex")
     check(rc == 1, "bad session id: exit 1, got %d" % rc)
     rc, _, _ = run("--db", DB)

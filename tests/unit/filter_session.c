@@ -19,6 +19,17 @@ bson_t *json(const char *j)
 	return b;
 }
 
+/* "seq" from the snippet when it has one (documents arriving out of order), else the
+ * arrival count */
+static int64_t seq_of(const bson_t *b, size_t count)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, b, "seq"))
+		return bson_iter_as_int64(&it);
+	return (int64_t)count + 1;
+}
+
 /* a proc_events doc; its ts_ns is in ms since boot here (multiplied to ns) */
 void pe(struct model *m, const char *j)
 {
@@ -28,10 +39,10 @@ void pe(struct model *m, const char *j)
 
 	assert_true(bson_iter_init_find(&it, b, "t"));
 	t = bson_iter_as_int64(&it);
-	bson_copy_to_excluding_noinit(b, c, "t", NULL);
+	bson_copy_to_excluding_noinit(b, c, "t", "seq", NULL);
 	BSON_APPEND_INT64(c, "ts_ns", t * MS);
 	BSON_APPEND_DATE_TIME(c, "ts", BASE_MS + t);
-	BSON_APPEND_INT64(c, "seq", (int64_t)m->npevents + 1);
+	BSON_APPEND_INT64(c, "seq", seq_of(b, m->npevents));
 	assert_int_equal(load_proc_event_doc(m, c), 0);
 	bson_destroy(b);
 	bson_destroy(c);
@@ -44,9 +55,9 @@ void ev(struct model *m, const char *j)
 	bson_iter_t it;
 
 	assert_true(bson_iter_init_find(&it, b, "t"));
-	bson_copy_to_excluding_noinit(b, c, "t", NULL);
+	bson_copy_to_excluding_noinit(b, c, "t", "seq", NULL);
 	BSON_APPEND_DATE_TIME(c, "ts", BASE_MS + bson_iter_as_int64(&it));
-	BSON_APPEND_INT64(c, "seq", (int64_t)m->nevents + 1);
+	BSON_APPEND_INT64(c, "seq", seq_of(b, m->nevents));
 	assert_int_equal(load_event_doc(m, c), 0);
 	bson_destroy(b);
 	bson_destroy(c);

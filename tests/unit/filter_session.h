@@ -13,9 +13,10 @@
 
 /* Parse j; the caller destroys the result. */
 bson_t *json(const char *j);
-/* A proc_events document whose "t" becomes ts_ns (t ms since boot) and ts. */
+/* A proc_events document whose "t" becomes ts_ns (t ms since boot) and ts; "seq" is the
+ * snippet's own when given, else the arrival count. */
 void pe(struct model *m, const char *j);
-/* An events document whose "t" becomes ts. */
+/* An events document whose "t" becomes ts; "seq" as for pe(). */
 void ev(struct model *m, const char *j);
 
 #endif
