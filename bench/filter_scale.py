@@ -7,7 +7,9 @@ maximum resident set size. The filter's output is checked against what was gener
 (processes == synthetic processes + the snapshot's, files == synthetic opens).
 
   python3 bench/filter_scale.py --sizes 100000,1000000 --out filter_scale.json
-Databases are dropped at the end unless --keep.
+Databases are dropped at the end unless --keep. With --server-pid PID (the database server's
+process, when it runs on this host) the server's peak RSS during each filter run is reported
+too: its VmHWM is reset through /proc/PID/clear_refs before the run.
 """
 import argparse
 import datetime
@@ -43,6 +45,22 @@ def generate(a, db, size):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def server_hwm_reset(pid):
+    if pid:
+        with open("/proc/%d/clear_refs" % pid, "w") as fh:
+            fh.write("5")  # resets VmHWM to the current RSS
+
+
+def server_hwm_mib(pid):
+    if not pid:
+        return None
+    with open("/proc/%d/status" % pid) as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def run_filter(a, db, sid):
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         cmd = ["/usr/bin/time", "-v", "-o", tf.name, a.filter, "--uri", a.uri, "--db", db,
@@ -76,6 +94,8 @@ def main():
     ap.add_argument("--filter", default="build/filter/lineage-filter")
     ap.add_argument("--out", help="write the results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the databases")
+    ap.add_argument("--server-pid", type=int, default=0,
+                    help="the database server's pid: report its peak RSS during each filter run")
     ap.add_argument("--max-generate-s", type=float, default=0,
                     help="skip the larger sizes once a generation took longer (0: never)")
     a = ap.parse_args()
@@ -90,7 +110,9 @@ def main():
             cached = info is not None
             if not cached:
                 info = generate(a, db, size)
+            server_hwm_reset(a.server_pid)
             f = run_filter(a, db, info["session"])
+            server_mib = server_hwm_mib(a.server_pid)
             got_p = client[db].processes.count_documents({"session": bson.ObjectId(info["session"])})
             got_f = client[db].files.count_documents({"session": bson.ObjectId(info["session"])})
             want_p = info["processes"] + info.get("snapshot", 0)
@@ -102,7 +124,7 @@ def main():
                    "generate_s": info["generate_s"], "generate_cached": cached,
                    "insert_docs_per_s": info.get("docs_per_s"),
                    "filter_s": f["filter_s"], "user_s": f["user_s"], "sys_s": f["sys_s"],
-                   "rss_mib": f["rss_mib"],
+                   "rss_mib": f["rss_mib"], "server_rss_mib": server_mib,
                    "s_per_1m": round(f["filter_s"] * 1e6 / info["total"], 2),
                    "processes": got_p, "files": got_f, "sane": sane}
             rows.append(row)
@@ -115,12 +137,15 @@ def main():
             for db in dbs:
                 client.drop_database(db)
     print()
-    print("%10s %12s %10s %14s %14s %8s" % ("events", "generate s", "filter s",
-                                            "peak RSS MiB", "s per 1M ev", "sane"))
+    print("%10s %12s %10s %14s %14s %14s %8s" % ("events", "generate s", "filter s",
+                                                  "peak RSS MiB", "server MiB", "s per 1M ev",
+                                                  "sane"))
     for r in rows:
-        print("%10d %12s %10.2f %14.1f %14.2f %8s" % (
+        print("%10d %12s %10.2f %14.1f %14s %14.2f %8s" % (
             r["events"], ("%.1f" % r["generate_s"]) + ("*" if r["generate_cached"] else ""),
-            r["filter_s"], r["rss_mib"], r["s_per_1m"], "yes" if r["sane"] else "NO"))
+            r["filter_s"], r["rss_mib"],
+            "-" if r["server_rss_mib"] is None else "%.1f" % r["server_rss_mib"],
+            r["s_per_1m"], "yes" if r["sane"] else "NO"))
     if any(r["generate_cached"] for r in rows):
         print("* generated earlier (the recorded time)")
     if a.out:
