@@ -8,20 +8,45 @@
   auditd          Debian's auditd alone, own config dir and log in a temp dir
   auditd-laurel   auditd with laurel as its plugin (own plugins.d and laurel config)
 
+Workloads (--workloads, default all): files, forkstorm, exec (one run per --rates value) on
+the host, and container-files, container-forkstorm, container-exec: the same modes inside a
+container of the local test image (lineage-busybox:latest, scripts/test-image.sh), run as
+  docker run -i --rm --network none --user UID:GID \\
+      -v BUILD/bench/lineage-loadgen-static:/loadgen:ro lineage-busybox:latest \\
+      /loadgen --wait-start MODE ...
+The image has no libc, hence the static copy; the container's exec mode runs the image's
+/bin/true (a busybox applet link; the JSON's "container" section says what it resolved to);
+the files mode writes under the container's /tmp (its overlay upper layer). Inside, the loadgen
+is pid 1 of its own pid namespace; it waits for a byte on stdin until the driver has read its
+host pid (docker inspect State.Pid), which is what the recorders see. The docker CLI, dockerd,
+containerd and runc (root) add events of their own around each container run: they count in
+"host ev" and in the CPU, never as the workload's. The loadgen's host pid first runs
+`runc init`, which makes a few syscalls as the bench uid before it execs /loadgen: events of
+that pid with an audit serial below its execve's are left out of the counts and listed as
+"runtime_events" in the JSON.
+
 For each workload it measures the recorder's CPU (utime+stime of its processes, from
 /proc/PID/stat), CPU µs per recorded event, the workload's events expected (loadgen's own
 counts) vs recorded (events of the bench uid attributed to the loadgen process and its
 children), the kernel's audit `lost` delta, peak RSS (VmHWM) and, for lineage, documents
 stored and the insert rate from the session counters. The exec rate is raised until loss
-appears; the highest lossless rate is reported per recorder.
+appears; the highest lossless rate is reported per recorder, for the host and the container.
+
+lineage-db spools to disk when the database cannot keep up. After each workload the driver
+waits (at most --drain-timeout s) until the listener's spool directory holds no segment and a
+stats line (--stats-interval 1) printed after that shows an empty queue; the time from the
+workload's end is "drain s" (±1 s: one stats line per second), a timeout is a problem in the
+report. Documents are counted after the listener stopped (its own stop drains batches and
+spool for up to 20 s); whatever is then still in the spool is reported, not counted.
+`--queue-max N` (passed to the listener) makes it spool early, to exercise this path.
 
 Only one process can own audit: every recorder run holds /run/lineage-e2e-audit.lock, and the
 audit configuration found before (lineage-listener --print-audit-config) is restored and
 checked after, also on error. auditd is never left running.
 
-Run as root from the repository, after bench/setup.sh and
-`ninja -C build-i bench/lineage-loadgen listener/lineage-listener`:
-  python3 bench/driver.py --build build-i --out bench.json
+Run as root from the repository, after bench/setup.sh, scripts/test-image.sh and
+`ninja -C build bench/lineage-loadgen bench/lineage-loadgen-static listener/lineage-listener`:
+  python3 bench/driver.py --build build --out bench.json
 """
 import argparse
 import datetime
@@ -43,6 +68,13 @@ ROOT = os.path.dirname(HERE)
 LOCK = "/run/lineage-e2e-audit.lock"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RECORDERS = ["lineage-db", "lineage-jsonl", "auditd", "auditd-laurel"]
+WORKLOADS = ["files", "forkstorm", "exec", "container-files", "container-forkstorm",
+             "container-exec"]
+CONTAINER_PREFIX = "container-"
+# the listener's stats line (listener/main.c print_stats)
+STATS_RE = re.compile(r"stats: .*\| queue (\d+) .*? stored (\d+) \(\S+/s\) spooled (\d+) "
+                      r"replayed (\d+) dropped (\d+)")
+SPOOL_SEGMENT_RE = re.compile(r"[A-Za-z0-9_-]+\.\d{16}\.bson(\.open)?")
 # primary syscalls of each workload: what loadgen's counts say must be recorded
 X86_64_NR = {"execve": 59, "openat": 257, "write": 1, "close": 3, "clone": 56,
              "exit_group": 231, "open": 2, "clone3": 435}
@@ -154,6 +186,15 @@ class Recorder:
             self.lock = None
         return problems
 
+    def backlog_mark(self):
+        """Where the recorder's own backlog counters stand (before a workload), for drain()."""
+        return None
+
+    def drain(self, since, timeout, mark):
+        """Wait for a recorder's own backlog (only lineage-db has one); None: nothing to wait
+        for."""
+        return None
+
     def cpu(self):
         vals = [cpu_s(p) for p in self.pids()]
         return sum(v for v in vals if v is not None)
@@ -171,12 +212,17 @@ class Lineage(Recorder):
         self.proc = None
         self.dbname = f"lineage_bench_{int(time.time())}_{os.getpid()}"
         self.jsonl_path = os.path.join(tmp, "events.jsonl")
+        self.spool = os.path.join(tmp, "spool")
 
     def start(self):
         self.errpath = os.path.join(self.tmp, "listener.err")
-        cmd = [self.args.listener, "--spool", os.path.join(self.tmp, "spool"),
-               "--stats-interval", "0", "--backlog-wait", str(self.args.backlog_wait),
+        # the DB mode's stats line (queue depth, spooled/replayed) tells when the spool drained
+        cmd = [self.args.listener, "--spool", self.spool,
+               "--stats-interval", "0" if self.jsonl else "1",
+               "--backlog-wait", str(self.args.backlog_wait),
                "--backlog-limit", str(self.args.backlog_limit)]
+        if self.args.queue_max:
+            cmd += ["--queue-max", str(self.args.queue_max)]
         if self.jsonl:
             cmd += ["--no-db", "--jsonl", self.jsonl_path]
         else:
@@ -199,6 +245,72 @@ class Lineage(Recorder):
     def pids(self):
         return [self.proc.pid] if self.proc and self.proc.poll() is None else []
 
+    def stats_lines(self):
+        """The listener's stats lines so far, oldest first: dicts of queue, stored, spooled,
+        replayed, dropped."""
+        with open(self.errpath, errors="replace") as f:
+            return [dict(zip(("queue", "stored", "spooled", "replayed", "dropped"),
+                             map(int, m.groups())))
+                    for m in map(STATS_RE.search, f) if m]
+
+    def spool_segments(self):
+        """Spool segments waiting for replay, closed (.bson) or being written (.bson.open);
+        not the .rejected ones the server refused (those are counted, never replayed)."""
+        try:
+            return [n for n in os.listdir(self.spool) if SPOOL_SEGMENT_RE.fullmatch(n)]
+        except FileNotFoundError:
+            return []
+
+    def backlog_mark(self):
+        return None if self.jsonl else (self.stats_lines() or [{}])[-1]
+
+    def drain(self, since, timeout, mark):
+        """Wait until what was produced up to now is in the database: no spool segment, then
+        a stats line printed after that (one a second) with an empty queue. Returns the
+        seconds from `since` to that moment (None on timeout), whether it timed out, and the
+        spool figures since `mark` (backlog_mark() before the workload); only the DB mode
+        spools."""
+        if self.jsonl:
+            return None
+        before = mark or {}
+        deadline = time.time() + timeout
+        empty_mark = None  # number of stats lines when the spool was first seen empty
+        while True:
+            lines = self.stats_lines()
+            segs = self.spool_segments()
+            now = time.time()
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"listener exited ({self.proc.returncode}) while draining")
+            if segs:
+                empty_mark = None
+            elif empty_mark is None:
+                empty_mark = len(lines)
+            elif len(lines) > empty_mark and lines[-1]["queue"] == 0:
+                break
+            if now >= deadline:
+                break
+            time.sleep(0.1)
+        last = lines[-1] if lines else {}
+        done = not segs and empty_mark is not None and len(lines) > empty_mark \
+            and last.get("queue") == 0
+        return {"s": (now - since) if done else None, "timed_out": not done,
+                "timeout_s": timeout, "segments_left": len(segs),
+                "queue": last.get("queue"),
+                "spooled": last.get("spooled", 0) - before.get("spooled", 0),
+                "replayed": last.get("replayed", 0) - before.get("replayed", 0),
+                "stored": last.get("stored", 0) - before.get("stored", 0)}
+
+    def spool_left(self):
+        """Documents still in the spool (after the stop): {collection: count}, and the
+        .rejected files the server refused."""
+        left = {}
+        if os.path.isdir(self.spool):
+            docs, _ = lib.read_spool(self.spool)
+            left = {k: len(v) for k, v in docs.items()}
+        rejected = [n for n in (os.listdir(self.spool) if os.path.isdir(self.spool) else [])
+                    if n.endswith(".rejected")]
+        return left, rejected
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -212,7 +324,8 @@ class Lineage(Recorder):
         return self.proc.returncode if self.proc else None
 
     def events(self):
-        """(uid, pid, ppid, syscall name, ts) of every recorded syscall event."""
+        """(uid, pid, ppid, syscall name, ts, audit serial) of every recorded syscall
+        event."""
         if self.jsonl:
             out = []
             with open(self.jsonl_path, errors="replace") as f:
@@ -223,15 +336,18 @@ class Lineage(Recorder):
                     ts = d.get("ts", {}).get("$date")
                     ts = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() \
                         if isinstance(ts, str) else None
-                    out.append((d.get("uid"), d.get("pid"), d.get("ppid"), d.get("syscall"), ts))
+                    out.append((d.get("uid"), d.get("pid"), d.get("ppid"), d.get("syscall"), ts,
+                                d.get("serial")))
             return out
         from bson import ObjectId
         db = lib.db(self.dbname)
         cur = db.events.find({"session": ObjectId(self.session)},
-                             {"_id": 0, "uid": 1, "pid": 1, "ppid": 1, "syscall": 1, "ts": 1})
+                             {"_id": 0, "uid": 1, "pid": 1, "ppid": 1, "syscall": 1, "ts": 1,
+                              "serial": 1})
         utc = datetime.timezone.utc
         return [(d.get("uid"), d.get("pid"), d.get("ppid"), d.get("syscall"),
-                 d["ts"].replace(tzinfo=utc).timestamp() if d.get("ts") else None) for d in cur]
+                 d["ts"].replace(tzinfo=utc).timestamp() if d.get("ts") else None,
+                 d.get("serial")) for d in cur]
 
     def extra(self):
         """Session counters (documents stored, insert rate) for the DB mode."""
@@ -389,6 +505,8 @@ class Auditd(Recorder):
         return rc
 
     def events(self):
+        """(uid, pid, ppid, syscall name, ts, audit serial) of every recorded syscall
+        event."""
         out = []
         if self.laurel:
             for name in sorted(os.listdir(self.laurel_dir)):
@@ -403,15 +521,16 @@ class Auditd(Recorder):
                         sc = d.get("SYSCALL")
                         if not isinstance(sc, dict):
                             continue
-                        ts = float(d.get("ID", "0:").split(":")[0])
+                        ts, _, serial = d.get("ID", "0:").partition(":")
                         nr = sc.get("syscall")
                         name_ = sc.get("SYSCALL") or (NR_NAME.get(int(nr), str(nr))
                                                       if nr is not None else None)
                         out.append((int(sc.get("uid", -1)), int(sc.get("pid", -1)),
-                                    int(sc.get("ppid", -1)), name_, ts))
+                                    int(sc.get("ppid", -1)), name_, float(ts),
+                                    int(serial) if serial.isdigit() else None))
             return out
         pat = re.compile(r"(\w+)=(\S+)")
-        stamp = re.compile(r"msg=audit\((\d+\.\d+):")
+        stamp = re.compile(r"msg=audit\((\d+\.\d+):(\d+)\)")
         with open(self.log_path, errors="replace") as f:
             for line in f:
                 if not line.startswith("type=SYSCALL "):
@@ -420,7 +539,8 @@ class Auditd(Recorder):
                 name_ = kv.get("SYSCALL") or NR_NAME.get(int(kv.get("syscall", -1)))
                 m = stamp.search(line)
                 out.append((int(kv.get("uid", -1)), int(kv.get("pid", -1)),
-                            int(kv.get("ppid", -1)), name_, float(m.group(1)) if m else None))
+                            int(kv.get("ppid", -1)), name_, float(m.group(1)) if m else None,
+                            int(m.group(2)) if m else None))
         return out
 
     def extra(self):
@@ -450,53 +570,122 @@ def expected_counts(rep):
     return {"clone": rep["forks"], "exit_group": rep["forks"] + 1}
 
 
-def run_workload(args, rec, spec):
-    cmd = [args.loadgen, "--user", args.user] + spec
-    lost0 = audit_status()["lost"]
-    cpu0 = rec.cpu()
-    t0 = time.time()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def run_loadgen(args, spec):
+    """The loadgen on the host, as the bench user: its report."""
+    r = subprocess.run([args.loadgen, "--user", args.user] + spec, capture_output=True,
+                       text=True)
     if r.returncode != 0:
         raise RuntimeError(f"loadgen {' '.join(spec)} failed: {r.stderr}")
     rep = json.loads(r.stdout)
-    time.sleep(args.settle)  # the recorder finishes what the kernel queued
-    cpu1 = rec.cpu()
-    lost1 = audit_status()["lost"]
     if rep.get("dir"):
         shutil.rmtree(rep["dir"], ignore_errors=True)
-    return {"spec": " ".join(spec), "loadgen": rep, "cpu_s": cpu1 - cpu0,
-            "lost": lost1 - lost0, "wall_s": time.time() - t0, "t0": t0, "t1": time.time(), "expected": expected_counts(rep)}
+    return rep
+
+
+def docker_run_cmd(args, name, spec):
+    return [lib.DOCKER, "run", "-i", "--rm", "--name", name, "--network", "none",
+            "--user", f"{args.uid}:{args.gid}", "-v", f"{args.loadgen_static}:/loadgen:ro",
+            args.image, "/loadgen", "--wait-start"] + spec
+
+
+def run_container_loadgen(args, spec):
+    """The static loadgen in a container of the test image, as the bench uid:gid. It waits for
+    a byte on stdin until its host pid is known (docker inspect); that pid replaces the one it
+    reports (1, its own pid namespace's)."""
+    run_container_loadgen.n = getattr(run_container_loadgen, "n", 0) + 1
+    name = f"lineage-bench-{os.getpid()}-{run_container_loadgen.n}"
+    p = subprocess.Popen(docker_run_cmd(args, name, spec), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    host_pid, deadline = 0, time.time() + 60
+    try:
+        while not host_pid and time.time() < deadline and p.poll() is None:
+            r = subprocess.run([lib.DOCKER, "inspect", "-f", "{{.State.Pid}}", name],
+                               capture_output=True, text=True)
+            host_pid = int(r.stdout.strip() or 0) if r.returncode == 0 else 0
+            if not host_pid:
+                time.sleep(0.05)
+        # without the byte (stdin just closed) the loadgen exits before its workload
+        out, err = p.communicate(input=b"g" if host_pid else b"",
+                                 timeout=args.seconds * 2 + 120)
+    except BaseException:
+        p.kill()
+        p.wait()
+        subprocess.run([lib.DOCKER, "rm", "-f", name], capture_output=True)
+        raise
+    if not host_pid or p.returncode != 0:
+        raise RuntimeError(f"container loadgen {' '.join(spec)} failed (host pid {host_pid}, "
+                           f"exit {p.returncode}): {err.decode(errors='replace')}")
+    rep = json.loads(out)
+    rep["pid_in_container"], rep["pid"], rep["container_name"] = rep["pid"], host_pid, name
+    return rep
+
+
+def run_workload(args, rec, workload, spec):
+    """One workload (host or container), with the recorder's CPU and the kernel's lost count
+    around it; lineage-db's spool is drained before the CPU is read."""
+    container = workload.startswith(CONTAINER_PREFIX)
+    lost0 = audit_status()["lost"]
+    cpu0 = rec.cpu()
+    mark = rec.backlog_mark()
+    t0 = time.time()
+    rep = run_container_loadgen(args, spec) if container else run_loadgen(args, spec)
+    t_end = time.time()
+    drain = rec.drain(t_end, args.drain_timeout, mark)
+    # the recorder finishes what the kernel queued
+    time.sleep(max(0.0, t_end + args.settle - time.time()))
+    cpu1 = rec.cpu()
+    lost1 = audit_status()["lost"]
+    label = ("container " if container else "") + " ".join(spec)
+    return {"spec": label, "workload": workload, "where": "container" if container else "host",
+            "loadgen": rep, "cpu_s": cpu1 - cpu0, "lost": lost1 - lost0, "drain": drain,
+            "drain_s": drain["s"] if drain else None,
+            "wall_s": time.time() - t0, "t0": t0, "t1": time.time(),
+            "expected": expected_counts(rep)}
 
 
 def attribute(results, events, uid):
-    """Count the recorded events of each workload: the loadgen process and its children."""
+    """Count the recorded events of each workload: the loadgen process and its children.
+    In a container the loadgen's pid first runs the runtime's `runc init`, which does a few
+    syscalls (close, openat, write) as the bench uid before it execs /loadgen: events of that
+    pid with a serial below its execve's are the runtime's, not the workload's."""
     by_pid = {}
     for w in results:
         w["window_events"] = sum(1 for e in events if e[4] is not None and
                                  w["t0"] - 0.5 <= e[4] <= w["t1"])
-    events = [e[1:4] for e in events if e[0] == uid]
-    for pid, ppid, sc in events:
-        by_pid.setdefault(pid, []).append(("self", sc))
-        by_pid.setdefault(ppid, []).append(("child", sc))
+    for _, pid, ppid, sc, _, serial in (e for e in events if e[0] == uid):
+        by_pid.setdefault(pid, []).append(("self", sc, serial))
+        by_pid.setdefault(ppid, []).append(("child", sc, serial))
     for w in results:
         lp = w["loadgen"]["pid"]
         mine = by_pid.get(lp, [])
+        # the host loadgen is exec'd as root (not the bench uid): no such execve there
+        execs = [serial for who, sc, serial in mine
+                 if who == "self" and sc == "execve" and serial is not None]
+        if execs:
+            start = min(execs)
+            before = [e for e in mine if e[0] == "self" and e[2] is not None and e[2] < start]
+            mine = [e for e in mine if not (e[0] == "self" and e[2] is not None
+                                            and e[2] < start)]
+            w["runtime_events"] = {sc: sum(1 for e in before if e[1] == sc)
+                                   for sc in sorted({e[1] for e in before})}
+        w["loadgen_execve_recorded"] = bool(execs)
         total = len(mine)  # self events + events of the children (pid != lp)
         per = {}
-        for who, sc in mine:
-            per.setdefault(sc, 0)
         for sc in w["expected"]:
             if sc == "execve":
-                n = sum(1 for who, s in mine if who == "child" and s == "execve")
+                n = sum(1 for who, s, _ in mine if who == "child" and s == "execve")
             elif sc == "exit_group":
-                n = sum(1 for who, s in mine if s == "exit_group")
+                n = sum(1 for who, s, _ in mine if s == "exit_group")
             else:
-                n = sum(1 for who, s in mine if who == "self" and s == sc)
+                n = sum(1 for who, s, _ in mine if who == "self" and s == sc)
             per[sc] = n
         w["recorded_by_syscall"] = {k: per[k] for k in w["expected"]}
         w["expected_total"] = sum(w["expected"].values())
         w["recorded_total"] = sum(min(per[k], w["expected"][k]) for k in w["expected"])
         w["missing"] = w["expected_total"] - w["recorded_total"]
+        # more than loadgen did: another process of the bench uid, or a wrong attribution
+        w["excess_by_syscall"] = {k: per[k] - w["expected"][k] for k in w["expected"]
+                                  if per[k] > w["expected"][k]}
         w["recorded_all"] = total
         # the rules are lineage's, not scoped to the bench uid: the recorder also records
         # the rest of the host in the window, and its CPU covers all of it
@@ -514,29 +703,61 @@ def run_recorder(args, name):
         rec.start()
         log(f"{name}: recording (pids {rec.pids()})")
         cpu_start = rec.cpu()
-        for spec in ([["files", "--count", str(args.files)]] if args.files else []) + \
-                    ([["forkstorm", "--count", str(args.forks)]] if args.forks else []):
-            w = run_workload(args, rec, spec)
-            res["workloads"].append(w)
-            log(f"{name}: {w['spec']}: cpu {w['cpu_s']:.2f}s lost {w['lost']}")
-        for rate in args.rates:
-            w = run_workload(args, rec, ["exec", "--rate", str(rate), "--seconds",
-                                         str(args.seconds)])
-            res["workloads"].append(w)
-            log(f"{name}: exec {rate}/s: cpu {w['cpu_s']:.2f}s lost {w['lost']} "
-                f"achieved {w['loadgen']['execs'] / w['loadgen']['elapsed']:.0f}/s")
-            if w["lost"] > 0 and not args.no_stop_at_loss:
-                break
+        for wl in args.workloads:
+            mode = wl[len(CONTAINER_PREFIX):] if wl.startswith(CONTAINER_PREFIX) else wl
+            if mode == "files" and args.files:
+                specs = [["files", "--count", str(args.files)]]
+            elif mode == "forkstorm" and args.forks:
+                specs = [["forkstorm", "--count", str(args.forks)]]
+            elif mode == "exec":
+                specs = [["exec", "--rate", str(rate), "--seconds", str(args.seconds)]
+                         for rate in args.rates]
+            else:
+                specs = []
+            for spec in specs:
+                w = run_workload(args, rec, wl, spec)
+                res["workloads"].append(w)
+                d = w["drain"]
+                msg = f"{name}: {w['spec']}: cpu {w['cpu_s']:.2f}s lost {w['lost']}"
+                if mode == "exec":
+                    msg += f" achieved {w['loadgen']['execs'] / w['loadgen']['elapsed']:.0f}/s"
+                if d:
+                    msg += (f" spooled {d['spooled']} drain "
+                            + (f"{d['s']:.1f}s" if not d["timed_out"] else
+                               f"TIMEOUT {d['timeout_s']:g}s ({d['segments_left']} segments, "
+                               f"queue {d['queue']})"))
+                    if d["timed_out"]:
+                        res["problems"].append(
+                            f"spool not drained {d['timeout_s']:g} s after {w['spec']} "
+                            f"({d['segments_left']} segments, queue {d['queue']})")
+                log(msg)
+                if mode == "exec" and w["lost"] > 0 and not args.no_stop_at_loss:
+                    break
         res["peak_rss_kib"] = rec.hwm()
         res["cpu_total_s"] = rec.cpu() - cpu_start
         res["exit"] = rec.stop()
+        if isinstance(rec, Lineage) and not rec.jsonl:
+            left, rejected = rec.spool_left()
+            res["spool_left_after_stop"] = left
+            res["spool_rejected_files"] = rejected
+            if sum(left.values()):
+                res["problems"].append(f"{sum(left.values())} documents still in the spool "
+                                       f"after the listener stopped (not counted): {left}")
         events = rec.events()
         attribute(res["workloads"], events, args.uid)
         res.update(rec.extra())
         # the lost counter may lag: a workload is lossless only with nothing missing either
-        lossless = [w["loadgen"]["rate"] for w in res["workloads"]
-                    if w["loadgen"]["mode"] == "exec" and w["lossless"]]
-        res["max_lossless_rate"] = max(lossless) if lossless else 0
+        for where, key in (("host", "max_lossless_rate"),
+                           ("container", "max_lossless_rate_container")):
+            lossless = [w["loadgen"]["rate"] for w in res["workloads"]
+                        if w["loadgen"]["mode"] == "exec" and w["where"] == where
+                        and w["lossless"]]
+            ran = any(w["loadgen"]["mode"] == "exec" and w["where"] == where
+                      for w in res["workloads"])
+            res[key] = (max(lossless) if lossless else 0) if ran else None
+        drains = [w["drain"]["s"] for w in res["workloads"]
+                  if w.get("drain") and w["drain"]["s"] is not None]
+        res["drain_max_s"] = max(drains) if drains else None
     except Exception as e:
         res["problems"].append(f"error: {e}")
         log(f"{name}: ERROR {e}")
@@ -574,37 +795,78 @@ def summarize(runs):
                     "cpu_us_per_event": mm("cpu_us_per_event"), "expected": mm("expected_total"),
                     "recorded": mm("recorded_total"), "recorded_all": mm("recorded_all"),
                     "lost": mm("lost"), "missing": mm("missing"),
-                    "window_events": mm("window_events")})
+                    "window_events": mm("window_events"), "drain_s": mm("drain_s"),
+                    "drain_timeout": max((w["drain"]["timeout_s"] for w in ws
+                                          if w.get("drain") and w["drain"]["timed_out"]),
+                                         default=None)})
     return out
 
 
 def print_table(results, f=sys.stdout):
-    hdr = (f"{'recorder':<14} {'workload':<28} {'cpu s':>7} {'µs/ev':>7} {'expected':>9} "
-           f"{'recorded':>9} {'bench ev':>8} {'host ev':>8} {'lost':>6} {'missing':>7}")
+    hdr = (f"{'recorder':<14} {'workload':<40} {'cpu s':>7} {'µs/ev':>7} {'expected':>9} "
+           f"{'recorded':>9} {'bench ev':>8} {'host ev':>8} {'lost':>6} {'missing':>7} "
+           f"{'drain s':>7}")
     print(hdr, file=f)
     print("-" * len(hdr), file=f)
     for name, runs in results["recorders"].items():
         for row in summarize(runs):
             med = {k: (v[1] if isinstance(v, tuple) else v) for k, v in row.items()}
-            print(f"{name:<14} {row['spec']:<28} {fmt(med['cpu_s'], '{:.2f}'):>7} "
+            # a drain that timed out in any repetition shows as ">TIMEOUT"
+            drain = fmt(med["drain_s"]) if row["drain_timeout"] is None \
+                else f">{row['drain_timeout']:g}"
+            print(f"{name:<14} {row['spec']:<40} {fmt(med['cpu_s'], '{:.2f}'):>7} "
                   f"{fmt(med['cpu_us_per_event']):>7} {fmt(med['expected'], '{:.0f}'):>9} "
                   f"{fmt(med['recorded'], '{:.0f}'):>9} {fmt(med['recorded_all'], '{:.0f}'):>8} "
                   f"{fmt(med['window_events'], '{:.0f}'):>8} "
-                  f"{fmt(med['lost'], '{:.0f}'):>6} {fmt(med['missing'], '{:.0f}'):>7}", file=f)
+                  f"{fmt(med['lost'], '{:.0f}'):>6} {fmt(med['missing'], '{:.0f}'):>7} "
+                  f"{drain:>7}", file=f)
     print(file=f)
-    print(f"{'recorder':<14} {'max lossless exec/s':>20} {'peak RSS MiB':>13} "
-          f"{'docs stored':>12} {'insert docs/s':>14}  problems", file=f)
+    print(f"{'recorder':<14} {'max lossless exec/s':>20} {'in container':>13} "
+          f"{'peak RSS MiB':>13} {'docs stored':>12} {'insert docs/s':>14} "
+          f"{'drain max s':>12}  problems", file=f)
     for name, runs in results["recorders"].items():
-        rates = [r.get("max_lossless_rate", 0) for r in runs]
+        def worst(key):
+            vals = [r.get(key) for r in runs if r.get(key) is not None]
+            return min(vals) if vals else None
         rss = [r.get("peak_rss_kib") for r in runs if r.get("peak_rss_kib")]
         docs = [sum(r["docs_stored"].values()) for r in runs if r.get("docs_stored")]
         ins = [sum(r["docs_stored"].values()) / r["duration_s"] for r in runs
                if r.get("docs_stored") and r.get("duration_s")]
+        drains = [r["drain_max_s"] for r in runs if r.get("drain_max_s") is not None]
         probs = "; ".join(p for r in runs for p in r["problems"]) or "none"
-        print(f"{name:<14} {min(rates) if rates else 0:>20} "
+        print(f"{name:<14} {fmt(worst('max_lossless_rate'), '{}'):>20} "
+              f"{fmt(worst('max_lossless_rate_container'), '{}'):>13} "
               f"{fmt(max(rss) / 1024 if rss else None):>13} "
               f"{fmt(statistics.median(docs) if docs else None, '{:.0f}'):>12} "
-              f"{fmt(statistics.median(ins) if ins else None, '{:.0f}'):>14}  {probs}", file=f)
+              f"{fmt(statistics.median(ins) if ins else None, '{:.0f}'):>14} "
+              f"{fmt(max(drains) if drains else None):>12}  {probs}", file=f)
+
+
+def container_preflight(args):
+    """Check the test image and say what the container's exec mode runs (before any recorder
+    starts, so that these docker runs are nobody's events)."""
+    r = lib.docker("image", "inspect", "-f", "{{.Id}}", args.image, check=False)
+    if r.returncode != 0:
+        sys.exit(f"driver.py: image {args.image} missing: scripts/test-image.sh "
+                 "(or --workloads without container-*)")
+    image_id = r.stdout.strip()
+    ls = lib.docker("run", "--rm", "--network", "none", args.image, "ls", "-l", "/bin/true",
+                    check=False)
+    m = re.search(r"/bin/true(?: -> (\S+))?", ls.stdout)
+    if ls.returncode != 0 or not m:
+        sys.exit(f"driver.py: no /bin/true in {args.image}: {ls.stdout}{ls.stderr}")
+    target = m.group(1)
+    # a smoke run of the static loadgen: the bind mount, the uid and /tmp work
+    p = subprocess.run(docker_run_cmd(args, f"lineage-bench-{os.getpid()}-check",
+                                      ["files", "--count", "1"]),
+                       input="g", capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"driver.py: the static loadgen does not run in {args.image}: {p.stderr}")
+    return {"image": args.image, "image_id": image_id, "program": "/bin/true",
+            "program_resolves_to": (f"{target} (symlink; busybox runs its 'true' applet)"
+                                    if target else "a regular file"),
+            "loadgen": args.loadgen_static,
+            "docker_run": " ".join(docker_run_cmd(args, "NAME", ["MODE", "..."]))}
 
 
 def main():
@@ -630,6 +892,18 @@ def main():
                     help="seconds after each workload before the figures are read")
     ap.add_argument("--no-stop-at-loss", action="store_true",
                     help="run every rate even after loss appeared")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    help=f"comma-separated subset of {','.join(WORKLOADS)}, run in this order "
+                         "(default all)")
+    ap.add_argument("--image", default=os.environ.get("LINEAGE_TEST_IMAGE",
+                                                      "lineage-busybox:latest"),
+                    help="image of the container workloads (scripts/test-image.sh builds it)")
+    ap.add_argument("--drain-timeout", type=float, default=300,
+                    help="lineage-db: seconds to wait after each workload for its queue and "
+                         "spool to drain (a timeout is reported as a problem)")
+    ap.add_argument("--queue-max", type=int,
+                    help="lineage: documents queued in memory before spooling (default: the "
+                         "listener's, 100000); small values exercise the spool")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--keep-tmp", action="store_true")
     ap.add_argument("--out", help="write the results as JSON to this file")
@@ -639,12 +913,20 @@ def main():
     args.rates = [int(r) for r in args.rates.split(",") if r]
     args.listener = os.path.join(args.build, "listener", "lineage-listener")
     args.loadgen = os.path.join(args.build, "bench", "lineage-loadgen")
-    for p in (args.listener, args.loadgen):
+    args.loadgen_static = os.path.abspath(os.path.join(args.build, "bench",
+                                                       "lineage-loadgen-static"))
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    for w in args.workloads:
+        if w not in WORKLOADS:
+            sys.exit(f"driver.py: unknown workload {w}")
+    containers = any(w.startswith(CONTAINER_PREFIX) for w in args.workloads)
+    for p in [args.listener, args.loadgen] + ([args.loadgen_static] if containers else []):
         if not os.access(p, os.X_OK):
-            sys.exit(f"driver.py: {p} missing: ninja -C {args.build} "
-                     "bench/lineage-loadgen listener/lineage-listener")
+            sys.exit(f"driver.py: {p} missing: ninja -C {args.build} bench/lineage-loadgen "
+                     "bench/lineage-loadgen-static listener/lineage-listener")
     import pwd
-    args.uid = pwd.getpwnam(args.user).pw_uid
+    pw = pwd.getpwnam(args.user)
+    args.uid, args.gid = pw.pw_uid, pw.pw_gid
     os.environ["LISTENER"] = args.listener
     sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
     import lib as e2e_lib
@@ -655,6 +937,7 @@ def main():
             sys.exit(f"driver.py: unknown recorder {n}")
     if pids_named("auditd"):
         sys.exit("driver.py: an auditd is running: it owns audit; stop it first")
+    container_info = container_preflight(args) if containers else None
 
     # a SIGTERM still runs the finally blocks (auditd stopped, audit configuration restored)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -662,7 +945,7 @@ def main():
                "host": {"kernel": platform.release(), "cpus": os.cpu_count(),
                         "machine": platform.machine()},
                "config": {k: v for k, v in vars(args).items() if k != "recorders"},
-               "recorders": {n: [] for n in names}}
+               "container": container_info, "recorders": {n: [] for n in names}}
     for i in range(args.repeat):
         for n in names:
             log(f"run {i + 1}/{args.repeat}: {n}")
@@ -674,6 +957,10 @@ def main():
           f"{results['host']['cpus']} cpus, backlog_limit {args.backlog_limit} "
           f"backlog_wait {args.backlog_wait}, exec {args.seconds:g} s per rate, "
           f"repeat {args.repeat} (median)")
+    if container_info:
+        print(f"container: {container_info['image']} ({container_info['image_id'][:19]}), "
+              f"exec mode runs {container_info['program']} -> "
+              f"{container_info['program_resolves_to']}")
     print_table(results)
     bad = [p for runs in results["recorders"].values() for r in runs for p in r["problems"]]
     sys.exit(1 if bad else 0)
