@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 bash scripts/setup.sh || die "setup failed"
+# auditd + laurel (never started by the install) and the lineage-bench user: bench-smoke
+bash bench/setup.sh || die "bench set-up failed"
 bash scripts/services.sh start all || die "could not start the test services"
 bash scripts/test-image.sh || die "could not build the test image"
 
