@@ -14,6 +14,8 @@ struct pending {
 	uint64_t born_ms;
 	struct pending *hnext;     /* hash chain */
 	struct pending *prev, *next; /* age list, oldest at head */
+	/* records of most events (SYSCALL, CWD, PATHs, PROCTITLE): no second allocation */
+	struct audit_record *inline_records[8];
 };
 
 struct asm_ctx {
@@ -75,7 +77,8 @@ static void pending_free(struct pending *p)
 {
 	for (size_t i = 0; i < p->ev.nrecords; i++)
 		audit_record_free(p->ev.records[i]);
-	free(p->ev.records);
+	if (p->ev.records != p->inline_records)
+		free(p->ev.records);
 	free(p);
 }
 
@@ -151,12 +154,8 @@ static struct pending *open_event(struct asm_ctx *ctx, const struct audit_record
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->cap = 4;
-	p->ev.records = calloc(p->cap, sizeof(*p->ev.records));
-	if (!p->ev.records) {
-		free(p);
-		return NULL;
-	}
+	p->cap = sizeof(p->inline_records) / sizeof(p->inline_records[0]);
+	p->ev.records = p->inline_records;
 	p->ev.serial = r->serial;
 	p->ev.sec = r->sec;
 	p->ev.msec = r->msec;
@@ -186,8 +185,15 @@ static int append_record(struct asm_ctx *ctx, struct pending *p, struct audit_re
 	}
 	if (p->ev.nrecords == p->cap) {
 		size_t cap = p->cap * 2;
-		struct audit_record **v = realloc(p->ev.records, cap * sizeof(*v));
+		struct audit_record **v;
 
+		if (p->ev.records == p->inline_records) {
+			v = malloc(cap * sizeof(*v));
+			if (v)
+				memcpy(v, p->inline_records, sizeof(p->inline_records));
+		} else {
+			v = realloc(p->ev.records, cap * sizeof(*v));
+		}
 		if (!v) {
 			audit_record_free(r);
 			return -ENOMEM;

@@ -20,6 +20,9 @@
 #include "macro.h"
 
 #define MAX_RULES 8
+/* Datagrams taken per recvmmsg(): one syscall for a burst instead of one per record. */
+#define RECV_BATCH 32
+#define RECV_BUF_SIZE (MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)
 
 /* libaudit keeps rule-building state in these globals (exported, not declared); auditctl sets
  * and resets them around each rule, and "key=" is refused unless a syscall was added. */
@@ -49,7 +52,11 @@ struct audit_source {
 	struct installed_rule rules[MAX_RULES];
 	size_t n_rules;
 	const char *rule_texts[MAX_RULES];
-	char buf[MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64];
+	/* recvmmsg() state, set up once at open */
+	struct mmsghdr msgs[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct sockaddr_nl from[RECV_BATCH];
+	char buf[RECV_BATCH][RECV_BUF_SIZE];
 };
 
 static const char *const lineage_syscalls[] = {
@@ -463,6 +470,13 @@ int audit_source_open(const struct audit_source_config *cfg, struct audit_source
 		return -ENOMEM;
 	src->cfg = *cfg;
 	src->rfd = -1;
+	for (int i = 0; i < RECV_BATCH; i++) {
+		src->iov[i].iov_base = src->buf[i];
+		src->iov[i].iov_len = sizeof(src->buf[i]);
+		src->msgs[i].msg_hdr.msg_iov = &src->iov[i];
+		src->msgs[i].msg_hdr.msg_iovlen = 1;
+		src->msgs[i].msg_hdr.msg_name = &src->from[i];
+	}
 	src->cfd = audit_open();
 	if (src->cfd < 0) {
 		r = set_err(err, errlen, -errno, "audit: audit_open failed: %s (is this root, "
@@ -495,37 +509,46 @@ int audit_source_fd(const struct audit_source *src)
 }
 
 int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque,
-		      uint64_t *ret_foreign)
+		      struct audit_source_skips *skips)
 {
-	struct sockaddr_nl from;
-	socklen_t fromlen = sizeof(from);
-	struct nlmsghdr *nlh;
-	ssize_t n;
-	int count = 0;
+	int n, count = 0;
 
-	n = recvfrom(src->rfd, src->buf, sizeof(src->buf), MSG_DONTWAIT, (struct sockaddr *)&from,
-		     &fromlen);
+	for (int i = 0; i < RECV_BATCH; i++) {
+		src->msgs[i].msg_hdr.msg_namelen = sizeof(src->from[i]);
+		src->msgs[i].msg_hdr.msg_flags = 0;
+	}
+	/* Returns what is queued, up to RECV_BATCH; an error after the first datagram (ENOBUFS)
+	 * is kept by the socket and reported by the next call. */
+	n = recvmmsg(src->rfd, src->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	if (from.nl_pid != 0) {
-		if (ret_foreign)
-			(*ret_foreign)++;
-		return 0;
-	}
-	/* One record per datagram. The kernel's unicast nlmsg_len leaves out the header (a
-	 * quirk kept for old auditd; the multicast copy is fixed up), so the datagram size is
-	 * what tells the payload length. */
-	if ((size_t)n < NLMSG_HDRLEN)
-		return -EBADMSG;
-	nlh = (struct nlmsghdr *)src->buf;
-	if (nlh->nlmsg_type >= AUDIT_FIRST_USER_MSG) { /* not NLMSG_*, acks, status replies */
-		const char *text = (const char *)src->buf + NLMSG_HDRLEN;
-		size_t len = (size_t)n - NLMSG_HDRLEN;
+	for (int i = 0; i < n; i++) {
+		size_t len = src->msgs[i].msg_len;
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)src->buf[i];
 
-		while (len > 0 && text[len - 1] == '\0')
-			len--;
-		fn(opaque, nlh->nlmsg_type, text, len);
-		count++;
+		if (src->from[i].nl_pid != 0) {
+			if (skips)
+				skips->foreign++;
+			continue;
+		}
+		/* One record per datagram. The kernel's unicast nlmsg_len leaves out the header (a
+		 * quirk kept for old auditd; the multicast copy is fixed up), so the datagram size
+		 * is what tells the payload length. A runt is skipped, the rest still delivered. */
+		if (len < NLMSG_HDRLEN) {
+			if (skips)
+				skips->runts++;
+			continue;
+		}
+		/* not NLMSG_*, acks, status replies */
+		if (nlh->nlmsg_type >= AUDIT_FIRST_USER_MSG) {
+			const char *text = src->buf[i] + NLMSG_HDRLEN;
+
+			len -= NLMSG_HDRLEN;
+			while (len > 0 && text[len - 1] == '\0')
+				len--;
+			fn(opaque, nlh->nlmsg_type, text, len);
+			count++;
+		}
 	}
 	return count;
 }

@@ -45,12 +45,21 @@ int audit_source_fd(const struct audit_source *src);
  * payload (not NUL-terminated, len bytes), valid only during the call. */
 typedef void (*audit_record_fn)(void *opaque, int type, const char *text, size_t len);
 
-/* Read what one recv() gives (non-blocking). Returns the number of records passed to fn,
- * -EAGAIN when nothing was waiting, -ENOBUFS when the socket overflowed (records were lost:
- * the caller counts it and goes on), another -errno on a real error. Messages whose sender
- * is not the kernel are dropped and counted in *ret_foreign (may be NULL). */
+/* What audit_source_read skipped, added to by each call (never silent: the listener reports
+ * both in its session counters). */
+struct audit_source_skips {
+	uint64_t foreign; /* the sender was not the kernel */
+	uint64_t runts;   /* shorter than a netlink header */
+};
+
+/* Read what one recvmmsg() gives (non-blocking, up to 32 datagrams, one record each, passed
+ * to fn in arrival order). Returns the number of records passed to fn, -EAGAIN when nothing
+ * was waiting, -ENOBUFS when the socket overflowed (records were lost: the caller counts it
+ * and goes on; an overflow after some datagrams is reported by the next call), another -errno
+ * on a real error. Datagrams not from the kernel or shorter than a netlink header are dropped
+ * and counted in *skips (may be NULL); the rest of the batch is still delivered. */
 int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque,
-		      uint64_t *ret_foreign);
+		      struct audit_source_skips *skips);
 
 /* Current kernel audit status (lost, backlog, …), asked on a separate control socket. */
 int audit_source_status(struct audit_source *src, struct audit_status *ret, char *err,

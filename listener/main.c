@@ -47,7 +47,7 @@ struct options {
 };
 
 struct counters {
-	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign,
+	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign, audit_runts,
 		proc_events, proc_enobufs, proc_malformed, dropped_scope, doc_errors, submit_failed,
 		resyncs, snapshot;
 };
@@ -192,7 +192,8 @@ static void *audit_thread(void *arg)
 {
 	struct listener *l = arg;
 	struct pollfd p = { .fd = audit_source_fd(l->audit), .events = POLLIN };
-	uint64_t foreign = 0, last_enobufs_log = 0;
+	struct audit_source_skips skips = { 0, 0 };
+	uint64_t last_enobufs_log = 0, runts_logged = 0;
 
 	while (!atomic_load(&l->stop)) {
 		int r = poll(&p, 1, 100);
@@ -200,7 +201,13 @@ static void *audit_thread(void *arg)
 		if (r > 0) {
 			/* drain what is there before expiring, so EOEs are not overtaken */
 			for (int i = 0; i < 256; i++) {
-				r = audit_source_read(l->audit, on_audit_record, l, &foreign);
+				r = audit_source_read(l->audit, on_audit_record, l, &skips);
+				if (skips.runts != runts_logged) {
+					log_warn("audit: %" PRIu64 " datagram(s) shorter than a netlink "
+						 "header skipped", skips.runts - runts_logged);
+					runts_logged = skips.runts;
+					atomic_store(&l->c.audit_runts, skips.runts);
+				}
 				if (r == -EAGAIN)
 					break;
 				if (r == -ENOBUFS) {
@@ -222,7 +229,8 @@ static void *audit_thread(void *arg)
 		asm_expire(l->asm_ctx, mono_ms());
 	}
 	asm_flush(l->asm_ctx);
-	atomic_store(&l->c.audit_foreign, foreign);
+	atomic_store(&l->c.audit_foreign, skips.foreign);
+	atomic_store(&l->c.audit_runts, skips.runts);
 	return NULL;
 }
 
@@ -532,6 +540,7 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "audit_lost", (int64_t)(l->lost_now - l->lost_at_start));
 	BSON_APPEND_INT64(&c, "audit_enobufs", atomic_load(&l->c.audit_enobufs));
 	BSON_APPEND_INT64(&c, "audit_foreign", atomic_load(&l->c.audit_foreign));
+	BSON_APPEND_INT64(&c, "audit_runts", atomic_load(&l->c.audit_runts));
 	BSON_APPEND_INT64(&c, "proc_events", atomic_load(&l->c.proc_events));
 	BSON_APPEND_INT64(&c, "proc_enobufs", atomic_load(&l->c.proc_enobufs));
 	BSON_APPEND_INT64(&c, "proc_resyncs", atomic_load(&l->c.resyncs));
