@@ -12,7 +12,7 @@ pkgs=(build-essential pkg-config meson ninja-build
 
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *"install ok installed"* ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
@@ -29,7 +29,12 @@ fi
 # see notes.md), and `go install pkg@v1.24.0` fails on the refused version list (deprecation
 # check). So: try `go install @v1.24.1` first; otherwise `go mod download` v1.24.0 (same
 # checksum database check as go install) and `go build` its cmd/ferretdb with its own go.mod.
-ferretdb_ok() { [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q 'version: v1\.'; }
+# (output captured, not piped into grep -q: under pipefail, grep exiting at the first match can
+# SIGPIPE the writer and fail the check — it did once, under load, on a working binary)
+ferretdb_ok() {
+	local v
+	[ -x "$FERRETDB_BIN" ] && v=$("$FERRETDB_BIN" --version 2>/dev/null) && [[ $v == *"version: v1."* ]]
+}
 if ferretdb_ok; then
 	log "FerretDB: present at $FERRETDB_BIN ($("$FERRETDB_BIN" --version 2>/dev/null | head -1))"
 else
