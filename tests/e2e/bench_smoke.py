@@ -15,16 +15,11 @@ import subprocess
 import sys
 import tempfile
 
+from lib import check, finish
+
 SRC = os.environ.get("SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 BUILD = os.path.dirname(os.path.dirname(os.environ["LISTENER"]))
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def main():
@@ -49,7 +44,7 @@ def main():
         check(p.returncode == 0, "driver exit 0, got %d" % p.returncode)
         if not os.path.exists(out):
             check(False, "driver wrote %s" % out)
-            return 1
+            return
         with open(out) as fh:
             res = json.load(fh)
     for name in ("lineage-jsonl", "auditd"):
@@ -79,12 +74,8 @@ def main():
                       "is seen (runtime events told apart)" % tag)
             check(w["cpu_s"] is not None and w["cpu_s"] >= 0, "%s: cpu measured" % tag)
         check((r.get("peak_rss_kib") or 0) > 0, "%s: peak RSS measured" % name)
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("ok")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    finish("bench-smoke")
