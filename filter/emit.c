@@ -10,6 +10,30 @@
 
 #define BATCH 1000
 #define DELETE_BATCH 20000 /* ids per delete: FerretDB (SQLite) binds each one, at most 32766 */
+/* An array of one output document stops growing past this many bytes, flagged
+ * "<name>_truncated": a document is at most 16 MiB, and a long session's container can hold
+ * hundreds of thousands of processes (a 10M-event synthetic session made a `tree` over
+ * 16 MiB and the whole filter run failed). The processes collection keeps everything; each
+ * document has at most 4 such arrays plus bounded fields. */
+#define ARRAY_SOFT_MAX (3u << 20)
+
+static bool array_full(const bson_t *arr, bool *truncated)
+{
+	if (arr->len <= ARRAY_SOFT_MAX)
+		return false;
+	*truncated = true;
+	return true;
+}
+
+static void put_truncated(bson_t *d, const char *name, bool truncated)
+{
+	char k[64];
+
+	if (truncated) {
+		snprintf(k, sizeof(k), "%s_truncated", name);
+		BSON_APPEND_BOOL(d, k, true);
+	}
+}
 
 static void put_date(bson_t *d, const char *k, int64_t ns)
 {
@@ -69,7 +93,7 @@ void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session
 	bson_t arr, sub;
 	char ib[16], id[64];
 	const char *ik;
-	bool reparented;
+	bool reparented, cut = false;
 
 	snprintf(id, sizeof(id), "p:%s", p->key);
 	put_head(d, session, host, id);
@@ -83,11 +107,13 @@ void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session
 	put_key(d, "parent_at_exit", m, p->parent_at_exit);
 	BSON_APPEND_BOOL(d, "reparented", reparented);
 	bson_append_array_begin(d, "threads", -1, &arr);
-	for (size_t k = 0; k < p->nthreads; k++) {
+	for (size_t k = 0; k < p->nthreads && !array_full(&arr, &cut); k++) {
 		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
 		BSON_APPEND_INT32(&arr, ik, p->threads[k]);
 	}
 	bson_append_array_end(d, &arr);
+	put_truncated(d, "threads", cut);
+	cut = false;
 	put_date(d, "start", p->start);
 	put_str(d, "start_source", p->start_src);
 	put_date(d, "exit", p->exited ? p->exit : MODEL_NO_TIME);
@@ -102,7 +128,7 @@ void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session
 	else
 		bson_append_null(d, "signal", -1);
 	bson_append_array_begin(d, "execs", -1, &arr);
-	for (size_t k = 0; k < p->nexecs; k++) {
+	for (size_t k = 0; k < p->nexecs && !array_full(&arr, &cut); k++) {
 		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
 		bson_append_document_begin(&arr, ik, -1, &sub);
 		put_date(&sub, "ts", p->execs[k].ts);
@@ -111,6 +137,8 @@ void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session
 		bson_append_document_end(&arr, &sub);
 	}
 	bson_append_array_end(d, &arr);
+	put_truncated(d, "execs", cut);
+	cut = false;
 	put_str(d, "comm", p->comm);
 	put_str(d, "cwd", p->cwd);
 	put_str(d, "container", p->container);
@@ -123,11 +151,12 @@ void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session
 		bson_append_null(d, "depth", -1);
 	put_str(d, "entry", entry_name[p->entry]);
 	bson_append_array_begin(d, "children", -1, &arr);
-	for (size_t k = 0; k < p->nchildren; k++) {
+	for (size_t k = 0; k < p->nchildren && !array_full(&arr, &cut); k++) {
 		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
 		BSON_APPEND_UTF8(&arr, ik, m->procs[p->children[k]].key);
 	}
 	bson_append_array_end(d, &arr);
+	put_truncated(d, "children", cut);
 	BSON_APPEND_INT64(d, "events", (int64_t)p->nevents);
 }
 
@@ -138,6 +167,7 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	bson_t arr, sub;
 	char ib[16], id[80];
 	const char *ik;
+	bool cut = false;
 
 	snprintf(id, sizeof(id), "c:%s", c->id);
 	put_head(d, session, host, id);
@@ -152,13 +182,16 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	BSON_APPEND_BOOL(d, "running", c->end == MODEL_NO_TIME);
 	BSON_APPEND_INT64(d, "processes", (int64_t)c->ntree);
 	bson_append_array_begin(d, "exec_roots", -1, &arr);
-	for (size_t k = 0; k < c->nexec_roots; k++) {
+	for (size_t k = 0; k < c->nexec_roots && !array_full(&arr, &cut); k++) {
 		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
 		BSON_APPEND_UTF8(&arr, ik, m->procs[c->exec_roots[k]].key);
 	}
 	bson_append_array_end(d, &arr);
+	put_truncated(d, "exec_roots", cut);
+	cut = false;
+	/* breadth first: what a cut leaves out is the deepest part */
 	bson_append_array_begin(d, "tree", -1, &arr);
-	for (size_t k = 0; k < c->ntree; k++) {
+	for (size_t k = 0; k < c->ntree && !array_full(&arr, &cut); k++) {
 		const struct m_proc *p = &m->procs[c->tree[k]];
 		const struct m_exec *x = p->nexecs ? &p->execs[p->nexecs - 1] : NULL;
 
@@ -174,6 +207,7 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 		bson_append_document_end(&arr, &sub);
 	}
 	bson_append_array_end(d, &arr);
+	put_truncated(d, "tree", cut);
 }
 
 void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "emit.h"
 #include "files.h"
 #include "filter_session.h"
 #include "load.h"
@@ -344,6 +345,69 @@ static void test_out_of_order_arrival(void **state)
 	model_release(&m);
 }
 
+/* A document is at most 16 MiB: a container of 300k processes (init and its children) gets a
+ * tree cut short and flagged, init's children likewise; a child's document is whole. */
+static void test_emit_caps(void **state)
+{
+	const size_t N = 300000;
+	struct model m;
+	struct m_cont *c;
+	bson_oid_t sid;
+	bson_t d;
+	bson_iter_t it, sub;
+	size_t n;
+
+	(void)state;
+	model_init(&m);
+	bson_oid_init(&sid, NULL);
+	for (size_t k = 0; k < N; k++) {
+		int i = model_proc_new(&m, 1000 + (int)k);
+
+		snprintf(m.procs[i].key, sizeof(m.procs[i].key), "%zu@%zu", 1000 + k, k * 1000);
+		m.procs[i].depth = k ? 1 : 0;
+		if (k) {
+			m.procs[i].parent = 0;
+			model_proc_add_child(&m.procs[0], i);
+		}
+	}
+	c = MODEL_PUSH(m.conts, m.nconts, m.cap_conts);
+	m.nconts++;
+	c->id = CA;
+	c->init = 0;
+	c->start = c->end = MODEL_NO_TIME;
+	for (size_t k = 0; k < N; k++) {
+		*MODEL_PUSH(c->tree, c->ntree, c->cap_tree) = (int)k;
+		c->ntree++;
+	}
+
+	bson_init(&d);
+	emit_container_doc(&m, 0, &sid, "h", &d);
+	assert_true(d.len < 16u * 1024 * 1024);
+	assert_true(bson_iter_init_find(&it, &d, "tree_truncated") && bson_iter_as_bool(&it));
+	assert_true(bson_iter_init_find(&it, &d, "processes"));
+	assert_int_equal(bson_iter_as_int64(&it), N);
+	assert_true(bson_iter_init_find(&it, &d, "tree") && bson_iter_recurse(&it, &sub));
+	for (n = 0; bson_iter_next(&sub); n++)
+		;
+	assert_true(n > 10000 && n < N);
+	assert_false(bson_iter_init_find(&it, &d, "exec_roots_truncated"));
+	bson_destroy(&d);
+
+	bson_init(&d);
+	emit_process_doc(&m, 0, &sid, "h", &d);
+	assert_true(d.len < 16u * 1024 * 1024);
+	assert_true(bson_iter_init_find(&it, &d, "children_truncated") && bson_iter_as_bool(&it));
+	assert_false(bson_iter_init_find(&it, &d, "threads_truncated"));
+	bson_destroy(&d);
+
+	bson_init(&d);
+	emit_process_doc(&m, 1, &sid, "h", &d);
+	assert_false(bson_iter_init_find(&it, &d, "children_truncated"));
+	assert_false(bson_iter_init_find(&it, &d, "execs_truncated"));
+	bson_destroy(&d);
+	model_release(&m);
+}
+
 static void test_runtime_arg(void **state)
 {
 	const char *create[] = { "runc", "--root", "/r", "create", "--bundle", "/b", CA };
@@ -368,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_files_pairing),
 		cmocka_unit_test(test_containers),
 		cmocka_unit_test(test_out_of_order_arrival),
+		cmocka_unit_test(test_emit_caps),
 		cmocka_unit_test(test_runtime_arg),
 	};
 
