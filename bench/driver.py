@@ -882,7 +882,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--user", default="lineage-bench")
     ap.add_argument("--uri", default=os.environ.get("LINEAGE_MONGODB_URI",
-                                                    "mongodb://127.0.0.1:27017"))
+                                                    "mongodb://%2Frun%2Flineage%2Fmongodb.sock"))
     ap.add_argument("--backlog-limit", type=int, default=8192)
     ap.add_argument("--backlog-wait", type=int, default=0,
                     help="kernel backlog_wait_time for every recorder (default 0: the kernel "

@@ -26,7 +26,7 @@ import bson
 import pymongo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://127.0.0.1:27017")
+URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock")
 
 
 def existing(client, db, size):

@@ -33,7 +33,7 @@ import time
 import bson
 import pymongo
 
-URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://127.0.0.1:27017")
+URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock")
 HOST = "synth"
 T0 = datetime.datetime(2026, 11, 23, 10, 0, 0, tzinfo=datetime.timezone.utc)
 BOOT_NS = 1000 * 10**9

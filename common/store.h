@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_DEFAULT_URI "mongodb://127.0.0.1:27017"
+#define STORE_DEFAULT_URI "mongodb://%2Frun%2Flineage%2Fmongodb.sock"
 #define STORE_DEFAULT_DB "lineage"
 
 struct store;

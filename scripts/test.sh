@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# test.sh — the one test command (README, .ci/run): install what is missing, build with
-# --werror, start FerretDB and dockerd on this host, build the local test image, run every
-# test, then again under AddressSanitizer + UBSan, then run each fuzz target for
-# $LINEAGE_FUZZ_SECONDS (default 30; 0 skips). Ends with "N passed, N failed".
+# test.sh — the one test command (README, .ci/run), as root: install what is missing, build
+# with --werror, start the embedded store (PostgreSQL + FerretDB) and dockerd on this host,
+# build the local test image, run every test, then again under AddressSanitizer + UBSan, then
+# run each fuzz target for $LINEAGE_FUZZ_SECONDS (default 30; 0 skips). Ends with
+# "N passed, N failed".
+# With CI=true (.ci/run sets it) the servers are set up from nothing on every run: a fresh,
+# empty state directory (FerretDB built anew with an empty Go build cache, a new PostgreSQL
+# cluster, a new socket directory), so a green CI means a fresh machine works.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${CI:-}" = true ]; then
+	export LINEAGE_LOCAL=/var/lib/lineage-ci LINEAGE_RUN=/run/lineage-ci
+	. "$here/scripts/lib.sh"
+	bash "$here/scripts/services.sh" stop store >/dev/null 2>&1 || true
+	rm -rf "$LINEAGE_LOCAL" "$LINEAGE_RUN"
+	export GOCACHE=$LINEAGE_LOCAL/go-build-cache
+	log "CI: fresh state directory $LINEAGE_LOCAL, sockets in $LINEAGE_RUN"
+fi
 . "$here/scripts/lib.sh"
+[ "$(id -u)" = 0 ] || die "run as root (the listener owns audit; the store is root only)"
+export LINEAGE_MONGODB_URI=${LINEAGE_MONGODB_URI:-$(store_uri)}
 cd "$here"
+fresh_start=$(date +%s)
 
-bash scripts/setup.sh || die "setup failed"
+bash scripts/setup.sh || die "setup failed (scripts/setup.sh, its error above)"
 # auditd + laurel (never started by the install) and the lineage-bench user: bench-smoke
-bash bench/setup.sh || die "bench set-up failed"
-bash scripts/services.sh start all || die "could not start the test services"
-bash scripts/test-image.sh || die "could not build the test image"
+step "bench set-up" bash bench/setup.sh
+bash scripts/services.sh start all || die "could not start the test services (scripts/services.sh, its error above)"
+bash scripts/test-image.sh || die "could not build the test image (scripts/test-image.sh)"
+log "set-up and services ready in $(( $(date +%s) - fresh_start )) s"
 
 passed=0; failed=0
 run_suite() { # name builddir meson-setup-args...

@@ -19,7 +19,7 @@ import bson
 import pymongo
 
 FILTER = os.environ.get("FILTER", "build-c/filter/lineage-filter")
-URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://127.0.0.1:27017")
+URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock")
 DB = "lineage_test_filter_e2e"
 CID = "c0ffee" + "0" * 58
 ROOTFS = "/var/lib/docker/overlay2/abc/merged"

@@ -12,7 +12,7 @@ from pymongo import MongoClient
 
 LISTENER = os.environ.get("LISTENER", "build/listener/lineage-listener")
 FILTER = os.environ.get("FILTER", "build/filter/lineage-filter")
-URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://127.0.0.1:27017")
+URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock")
 DOCKER = "/usr/bin/docker"
 IMAGE = os.environ.get("LINEAGE_TEST_IMAGE", "lineage-busybox:latest")
 

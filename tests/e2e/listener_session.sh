@@ -18,7 +18,7 @@ cat "$tmp/listener.err" >&2
 python3 - "$db" <<'PY' || fail "sessions document check failed"
 import sys
 from pymongo import MongoClient
-c = MongoClient("mongodb://127.0.0.1:27017", serverSelectionTimeoutMS=3000)
+c = MongoClient("mongodb://%2Frun%2Flineage%2Fmongodb.sock", serverSelectionTimeoutMS=3000)
 docs = list(c[sys.argv[1]].sessions.find())
 assert len(docs) == 1, docs
 d = docs[0]

@@ -123,7 +123,7 @@ static void run_session(const char *name, size_t lines, size_t serials, uint64_t
 	struct asm_stats st;
 	struct lines l;
 
-	read_lines("SHARED_FIXTURES", name, &l);
+	read_lines("CAPTURED_FIXTURES", name, &l);
 	assert_int_equal(l.n, lines);
 	assert_int_equal(asm_new(1000, 1024, collect, &c, &ctx), 0);
 	for (size_t i = 0; i < l.n; i++)
@@ -174,7 +174,7 @@ static void test_interleaved(void **state)
 	size_t *start, *count, nev = 0, fed = 0;
 
 	(void)state;
-	read_lines("SHARED_FIXTURES", "docker-session-1/audit.log", &l);
+	read_lines("CAPTURED_FIXTURES", "docker-session-1/audit.log", &l);
 	start = calloc(l.n, sizeof(*start));
 	count = calloc(l.n, sizeof(*count));
 	/* the capture has each event's records contiguous: group them */

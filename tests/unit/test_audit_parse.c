@@ -304,7 +304,7 @@ static void parse_file(const char *name, int expect_lines)
 	ssize_t n;
 	FILE *f;
 	int lines = 0, syscalls = 0;
-	const char *dir = getenv("SHARED_FIXTURES");
+	const char *dir = getenv("CAPTURED_FIXTURES");
 
 	assert_non_null(dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);

@@ -1,7 +1,7 @@
 /* test_cn_proc.c — the proc connector decoder on messages laid out with the kernel's own
  * structs: every event type, wait-status decoding, thread forks, unterminated comm, every
  * truncation length, foreign and malformed messages in one datagram, and a replay of the
- * captured docker session (../shared/fixtures/docker-session-1/proc.jsonl) re-encoded into
+ * captured docker session (tests/fixtures/captured/docker-session-1/proc.jsonl) re-encoded into
  * kernel datagrams. */
 #include <errno.h>
 #include <linux/cn_proc.h>
@@ -364,7 +364,7 @@ static long long J(const char *line, const char *key)
 
 static void test_replay_docker_session(void **state)
 {
-	const char *sf = getenv("SHARED_FIXTURES");
+	const char *sf = getenv("CAPTURED_FIXTURES");
 	char path[4096], line[1024], what[16];
 	uint8_t *dgram = malloc(MSG_SIZE * 8);
 	struct collect *c = calloc(1, sizeof(*c));
@@ -374,7 +374,7 @@ static void test_replay_docker_session(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/docker-session-1/proc.jsonl", sf ? sf : "../shared/fixtures");
+	snprintf(path, sizeof(path), "%s/docker-session-1/proc.jsonl", sf ? sf : "tests/fixtures/captured");
 	f = fopen(path, "r");
 	if (!f)
 		fail_msg("cannot open %s", path);

@@ -46,7 +46,7 @@ static void on_event(void *opaque, const struct audit_event *ev)
 
 static void load_fixture(void)
 {
-	const char *dir = getenv("SHARED_FIXTURES");
+	const char *dir = getenv("CAPTURED_FIXTURES");
 	char path[1024], *line = NULL;
 	struct feed f = { 0 };
 	struct asm_ctx *ctx;

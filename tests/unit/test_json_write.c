@@ -342,7 +342,7 @@ static void test_fixture_events(void **state)
 	} files[] = {
 		{ "FIXTURES", "audit/session1-chosen.log" },
 		{ "FIXTURES", "audit/synthetic.log" },
-		{ "SHARED_FIXTURES", "docker-run-exec.audit.log" }, /* a real docker session */
+		{ "CAPTURED_FIXTURES", "docker-run-exec.audit.log" }, /* a real docker session */
 	};
 	struct doc_meta m = { .host = "h\"1" };
 
