@@ -40,6 +40,7 @@
 #define SCHEMA_F_FILTER "filter"
 #define SCHEMA_F_FILTER_GEN "gen"
 #define SCHEMA_F_FILTER_AT "at"
+#define SCHEMA_F_FILTER_COUNTS "counts"
 
 /* --- events / proc_events / snapshot -------------------------------------------------------- */
 #define SCHEMA_F_PID "pid"

@@ -11,6 +11,7 @@
 #include <mongoc/mongoc.h>
 
 #include "macro.h"
+#include "schema.h"
 
 struct store {
 	mongoc_client_t *client;
@@ -353,37 +354,71 @@ int store_create_index(struct store *st, const char *coll, const bson_t *keys, c
 	return r;
 }
 
-int store_create_indexes(struct store *st, char *err, size_t errlen)
+/* The indexes every read of lineage needs (notes.md "Store"): raw collections are read by
+ * {session, …}; the filter's per-session output by the fields after the session. On FerretDB
+ * over PostgreSQL each field of these also gets a GIN index (scripts/store-gin.sql). */
+struct index_def {
+	const char *coll, *name;
+	const char *keys[3];
+	bool unique;
+};
+
+static int create_defs(struct store *st, const struct index_def *idx, size_t n,
+		       const char *coll_override, char *err, size_t errlen)
 {
-	static const struct {
-		const char *coll, *name;
-		const char *keys[3];
-		bool unique;
-	} idx[] = {
-		{ "events", "session_pid_ts", { "session", "pid", "ts" }, false },
-		{ "events", "session_container", { "session", "container" }, false },
-		{ "proc_events", "session_pid", { "session", "pid" }, false },
-		{ "snapshot", "session_pid", { "session", "pid" }, false },
-		{ "files", "session_container_path", { "session", "container", "path" }, false },
-		{ "processes", "session_key", { "session", "key" }, true },
-		{ "containers", "session_container", { "session", "container" }, false },
-		{ "sessions", "host_started_at", { "host", "started_at" }, false },
-	};
-	size_t i, k;
-	int r;
-
-	for (i = 0; i < ARRAY_SIZE(idx); i++) {
+	for (size_t i = 0; i < n; i++) {
 		bson_t keys = BSON_INITIALIZER;
+		int r;
 
-		for (k = 0; k < 3 && idx[i].keys[k]; k++)
+		for (size_t k = 0; k < 3 && idx[i].keys[k]; k++)
 			BSON_APPEND_INT32(&keys, idx[i].keys[k], 1);
-		r = store_create_index(st, idx[i].coll, &keys, idx[i].name, idx[i].unique, err,
-				       errlen);
+		r = store_create_index(st, coll_override ? coll_override : idx[i].coll, &keys,
+				       idx[i].name, idx[i].unique, err, errlen);
 		bson_destroy(&keys);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int store_create_indexes(struct store *st, char *err, size_t errlen)
+{
+	static const struct index_def idx[] = {
+		{ SCHEMA_EVENTS, "session_pid_ts", { SCHEMA_F_SESSION, SCHEMA_F_PID, SCHEMA_F_TS }, false },
+		{ SCHEMA_EVENTS, "session_container", { SCHEMA_F_SESSION, SCHEMA_F_CONTAINER }, false },
+		{ SCHEMA_EVENTS, "session_seq", { SCHEMA_F_SESSION, SCHEMA_F_SEQ }, false },
+		{ SCHEMA_EVENTS, "session_syscall", { SCHEMA_F_SESSION, SCHEMA_F_SYSCALL }, false },
+		{ SCHEMA_PROC_EVENTS, "session_pid", { SCHEMA_F_SESSION, SCHEMA_F_PID }, false },
+		{ SCHEMA_PROC_EVENTS, "session_seq", { SCHEMA_F_SESSION, SCHEMA_F_SEQ }, false },
+		{ SCHEMA_SNAPSHOT, "session_pid", { SCHEMA_F_SESSION, SCHEMA_F_PID }, false },
+		{ SCHEMA_SESSIONS, "host_started_at", { SCHEMA_F_HOST, SCHEMA_F_STARTED_AT }, false },
+	};
+
+	return create_defs(st, idx, ARRAY_SIZE(idx), NULL, err, errlen);
+}
+
+int store_create_output_indexes(struct store *st, const char *kind, const char *coll, char *err,
+				size_t errlen)
+{
+	static const struct index_def procs[] = {
+		{ SCHEMA_PROCESSES, "key", { SCHEMA_F_PROC_KEY }, true },
+		{ SCHEMA_PROCESSES, "container_start", { SCHEMA_F_CONTAINER, "start" }, false },
+		{ SCHEMA_PROCESSES, "tgid", { SCHEMA_F_TGID }, false },
+	}, conts[] = {
+		{ SCHEMA_CONTAINERS, "container", { SCHEMA_F_CONTAINER }, false },
+	}, files[] = {
+		{ SCHEMA_FILES, "container_path", { SCHEMA_F_CONTAINER, SCHEMA_F_PATH }, false },
+		{ SCHEMA_FILES, "process", { "process" }, false },
+	};
+
+	if (strcmp(kind, SCHEMA_PROCESSES) == 0)
+		return create_defs(st, procs, ARRAY_SIZE(procs), coll, err, errlen);
+	if (strcmp(kind, SCHEMA_CONTAINERS) == 0)
+		return create_defs(st, conts, ARRAY_SIZE(conts), coll, err, errlen);
+	if (strcmp(kind, SCHEMA_FILES) == 0)
+		return create_defs(st, files, ARRAY_SIZE(files), coll, err, errlen);
+	set_err(err, errlen, "no output indexes for kind %s%s", kind, "");
+	return -EINVAL;
 }
 
 int store_index_exists(struct store *st, const char *coll, const char *name, bool *ret,
@@ -499,7 +534,7 @@ int store_delete_many(struct store *st, const char *coll, const bson_t *filter, 
 int store_session_open(struct store *st, const bson_oid_t *id, const bson_t *info, char *err,
 		       size_t errlen)
 {
-	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, "sessions");
+	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, SCHEMA_SESSIONS);
 	bson_t doc = BSON_INITIALIZER;
 	bson_error_t e;
 	int r = 0;
@@ -521,7 +556,7 @@ int store_session_open(struct store *st, const bson_oid_t *id, const bson_t *inf
 int store_session_close(struct store *st, const bson_oid_t *id, const bson_t *fields, char *err,
 			size_t errlen)
 {
-	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, "sessions");
+	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, SCHEMA_SESSIONS);
 	bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set;
 	bson_error_t e;
 	int r = 0;
@@ -539,5 +574,88 @@ int store_session_close(struct store *st, const bson_oid_t *id, const bson_t *fi
 	bson_destroy(&sel);
 	bson_destroy(&upd);
 	mongoc_collection_destroy(c);
+	return r;
+}
+
+int store_update_one(struct store *st, const char *coll, const bson_t *selector,
+		     const bson_t *update, bool upsert, char *err, size_t errlen)
+{
+	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, coll);
+	bson_t opts = BSON_INITIALIZER;
+	bson_error_t e;
+	int r = 0;
+
+	if (upsert)
+		BSON_APPEND_BOOL(&opts, "upsert", true);
+	if (!mongoc_collection_update_one(c, selector, update, &opts, NULL, &e)) {
+		set_err(err, errlen, "update of %s failed: %s", coll, e.message);
+		r = errno_of(&e);
+	}
+	bson_destroy(&opts);
+	mongoc_collection_destroy(c);
+	return r;
+}
+
+int store_drop(struct store *st, const char *coll, char *err, size_t errlen)
+{
+	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, coll);
+	bson_error_t e;
+	int r = 0;
+
+	/* dropping what is not there is fine: the goal is its absence */
+	if (!mongoc_collection_drop_with_opts(c, NULL, &e) &&
+	    !(e.code == 26 || strstr(e.message, "ns not found"))) {
+		set_err(err, errlen, "drop of %s failed: %s", coll, e.message);
+		r = errno_of(&e);
+	}
+	mongoc_collection_destroy(c);
+	return r;
+}
+
+int store_list_collections(struct store *st, const char *prefix, char ***ret, size_t *ret_n,
+			   char *err, size_t errlen)
+{
+	mongoc_database_t *db = mongoc_client_get_database(st->client, st->dbname);
+	bson_t opts = BSON_INITIALIZER;
+	bson_error_t e;
+	char **names, **out = NULL;
+	size_t n = 0, plen = prefix ? strlen(prefix) : 0;
+	int r = 0;
+
+	BSON_APPEND_BOOL(&opts, "nameOnly", true);
+	names = mongoc_database_get_collection_names_with_opts(db, &opts, &e);
+	bson_destroy(&opts);
+	mongoc_database_destroy(db);
+	if (!names) {
+		set_err(err, errlen, "list collections failed: %s%s", e.message, "");
+		return errno_of(&e);
+	}
+	for (size_t i = 0; names[i]; i++)
+		n += !plen || strncmp(names[i], prefix, plen) == 0;
+	out = calloc(n + 1, sizeof(*out));
+	if (!out) {
+		r = -ENOMEM;
+		goto out;
+	}
+	n = 0;
+	for (size_t i = 0; names[i]; i++) {
+		if (plen && strncmp(names[i], prefix, plen) != 0)
+			continue;
+		if (!(out[n] = strdup(names[i]))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	*ret = out;
+	*ret_n = n;
+	out = NULL;
+out:
+	if (out) {
+		for (size_t i = 0; out[i]; i++)
+			free(out[i]);
+		free(out);
+	}
+	bson_strfreev(names);
 	return r;
 }

@@ -70,8 +70,13 @@ int store_insert_many_marked(struct store *st, const char *coll, const bson_t *c
 int store_create_index(struct store *st, const char *coll, const bson_t *keys, const char *name,
 		       bool unique, char *err, size_t errlen);
 
-/* Create every index of DESIGN.md (events, proc_events, files, processes, sessions). */
+/* Create the indexes of the raw collections (events, proc_events, snapshot, sessions). */
 int store_create_indexes(struct store *st, char *err, size_t errlen);
+
+/* Create the indexes of one filter output collection coll of kind SCHEMA_PROCESSES,
+ * SCHEMA_CONTAINERS or SCHEMA_FILES (-EINVAL for another kind). */
+int store_create_output_indexes(struct store *st, const char *kind, const char *coll, char *err,
+				size_t errlen);
 
 /* *ret = whether coll has an index named name. */
 int store_index_exists(struct store *st, const char *coll, const char *name, bool *ret,
@@ -95,6 +100,19 @@ int store_count(struct store *st, const char *coll, const bson_t *filter, int64_
 /* Delete documents of coll matching filter; *ret (may be NULL) gets the number deleted. */
 int store_delete_many(struct store *st, const char *coll, const bson_t *filter, int64_t *ret,
 		      char *err, size_t errlen);
+
+/* Update the first document of coll matching selector with update ($set etc.); upsert
+ * inserts one when none matches. */
+int store_update_one(struct store *st, const char *coll, const bson_t *selector,
+		     const bson_t *update, bool upsert, char *err, size_t errlen);
+
+/* Drop coll (one cheap operation whatever its size); a missing collection is not an error. */
+int store_drop(struct store *st, const char *coll, char *err, size_t errlen);
+
+/* The names of the collections whose name starts with prefix (NULL: all). On success *ret is
+ * a NULL-terminated vector of *ret_n strings owned by the caller: free each and the vector. */
+int store_list_collections(struct store *st, const char *prefix, char ***ret, size_t *ret_n,
+			   char *err, size_t errlen);
 
 /* Insert the run's sessions document: {_id: *id, started_at: now, ended_at: null} plus every
  * field of info (may be NULL). The caller makes the id (bson_oid_init) so that documents can

@@ -4,12 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "emit.h"
+#include "schema.h"
 #include "store.h"
 
 #define BATCH 1000
-#define DELETE_BATCH 20000 /* ids per delete: FerretDB (SQLite) binds each one, at most 32766 */
 /* An array of one output document stops growing past this many bytes, flagged
  * "<name>_truncated": a document is at most 16 MiB, and a long session's container can hold
  * hundreds of thousands of processes (a 10M-event synthetic session made a `tree` over
@@ -249,6 +250,8 @@ void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 	}
 }
 
+static const char *const output_kinds[3] = { SCHEMA_PROCESSES, SCHEMA_CONTAINERS, SCHEMA_FILES };
+
 typedef void (*build_fn)(const struct model *, size_t, const bson_oid_t *, const char *, bson_t *);
 
 static int write_all(struct store *st, const char *coll, const struct model *m, size_t n,
@@ -282,77 +285,91 @@ out:
 	return r;
 }
 
-/* Delete the session's documents of coll in batches of _ids. One delete_many over a session's
- * tens of thousands of files fails on FerretDB ("too many SQL variables": it binds every
- * matched id), and a failed replacement must not leave half of the old output behind. */
-static int delete_session(struct store *st, const char *coll, const bson_oid_t *session,
-			  char *err, size_t errlen)
+static int64_t wall_ms(void)
 {
-	for (;;) {
-		bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj, del, in, arr;
-		struct store_cursor *cur = NULL;
-		const bson_t *doc;
-		bson_iter_t it;
-		char ib[16];
-		const char *ik;
-		uint32_t n = 0;
-		int64_t deleted = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Point the session document at the new output: one update, so a reader sees the previous
+ * output or this one, never a mix. Upserted: a session without a sessions document (raw
+ * documents only) gets one that says where its output is. */
+static int switch_output(struct store *st, const bson_oid_t *session, int64_t gen,
+			 char names[][SCHEMA_OUT_NAME_MAX], const size_t *counts, char *err,
+			 size_t errlen)
+{
+	bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set, f, c;
+	int r;
+
+	BSON_APPEND_OID(&sel, SCHEMA_F_ID, session);
+	BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
+	BSON_APPEND_DOCUMENT_BEGIN(&set, SCHEMA_F_FILTER, &f);
+	BSON_APPEND_INT64(&f, SCHEMA_F_FILTER_GEN, gen);
+	BSON_APPEND_DATE_TIME(&f, SCHEMA_F_FILTER_AT, wall_ms());
+	for (size_t i = 0; i < 3; i++)
+		BSON_APPEND_UTF8(&f, output_kinds[i], names[i]);
+	BSON_APPEND_DOCUMENT_BEGIN(&f, SCHEMA_F_FILTER_COUNTS, &c);
+	for (size_t i = 0; i < 3; i++)
+		BSON_APPEND_INT64(&c, output_kinds[i], (int64_t)counts[i]);
+	bson_append_document_end(&f, &c);
+	bson_append_document_end(&set, &f);
+	bson_append_document_end(&upd, &set);
+	r = store_update_one(st, SCHEMA_SESSIONS, &sel, &upd, true, err, errlen);
+	bson_destroy(&sel);
+	bson_destroy(&upd);
+	return r;
+}
+
+/* Drop every output collection of the session other than keep[]: the previous run's, and
+ * those of a run that died before its switch. */
+static int drop_other_outputs(struct store *st, const char *hex, char keep[][SCHEMA_OUT_NAME_MAX],
+			      char *err, size_t errlen)
+{
+	for (size_t i = 0; i < 3; i++) {
+		char prefix[SCHEMA_OUT_NAME_MAX], **names = NULL;
+		size_t n = 0;
 		int r;
 
-		BSON_APPEND_OID(&filter, "session", session);
-		BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
-		BSON_APPEND_INT32(&proj, "_id", 1);
-		bson_append_document_end(&opts, &proj);
-		BSON_APPEND_INT64(&opts, "limit", DELETE_BATCH);
-		bson_init(&del);
-		BSON_APPEND_DOCUMENT_BEGIN(&del, "_id", &in);
-		bson_append_array_begin(&in, "$in", -1, &arr);
-		r = store_find(st, coll, &filter, &opts, &cur, err, errlen);
-		while (r == 0 && (r = store_cursor_next(cur, &doc, err, errlen)) == 1) {
-			if (!bson_iter_init_find(&it, doc, "_id")) {
-				r = 0;
-				continue;
-			}
-			bson_uint32_to_string(n++, &ik, ib, sizeof(ib));
-			bson_append_value(&arr, ik, -1, bson_iter_value(&it));
-			r = 0;
-		}
-		store_cursor_free(cur);
-		bson_append_array_end(&in, &arr);
-		bson_append_document_end(&del, &in);
-		if (r == 0 && n > 0)
-			r = store_delete_many(st, coll, &del, &deleted, err, errlen);
-		bson_destroy(&filter);
-		bson_destroy(&opts);
-		bson_destroy(&del);
-		if (r < 0 || n == 0)
+		snprintf(prefix, sizeof(prefix), "%s.%s.", output_kinds[i], hex);
+		r = store_list_collections(st, prefix, &names, &n, err, errlen);
+		if (r < 0)
 			return r;
-		if (deleted <= 0) { /* found but not deletable: do not loop forever */
-			snprintf(err, errlen, "delete from %s: %u documents found, none deleted",
-				 coll, n);
-			return -EIO;
+		for (size_t k = 0; k < n; k++) {
+			if (r == 0 && strcmp(names[k], keep[i]) != 0)
+				r = store_drop(st, names[k], err, errlen);
+			free(names[k]);
 		}
+		free(names);
+		if (r < 0)
+			return r;
 	}
+	return 0;
 }
 
 int emit_session(struct store *st, const struct model *m, const bson_oid_t *session,
 		 const char *host, struct emit_result *ret, char *err, size_t errlen)
 {
-	static const char *const colls[] = { "processes", "containers", "files" };
+	static const build_fn build[3] = { emit_process_doc, emit_container_doc, emit_file_doc };
+	const size_t counts[3] = { m->nprocs, m->nconts, m->nfiles };
+	char hex[25], names[3][SCHEMA_OUT_NAME_MAX];
+	int64_t gen = wall_ms(); /* unique per run and increasing: names never collide */
 	int r = 0;
 
-	for (size_t i = 0; i < 3 && r == 0; i++)
-		r = delete_session(st, colls[i], session, err, errlen);
+	bson_oid_to_string(session, hex);
+	for (size_t i = 0; i < 3 && r == 0; i++) {
+		snprintf(names[i], sizeof(names[i]), SCHEMA_OUT_FMT, output_kinds[i], hex,
+			 (long long)gen);
+		r = write_all(st, names[i], m, counts[i], build[i], session, host, err, errlen);
+		/* indexes after the inserts: one bulk build instead of an update per document */
+		if (r == 0)
+			r = store_create_output_indexes(st, output_kinds[i], names[i], err, errlen);
+	}
 	if (r == 0)
-		r = write_all(st, "processes", m, m->nprocs, emit_process_doc, session, host, err,
-			      errlen);
+		r = switch_output(st, session, gen, names, counts, err, errlen);
 	if (r == 0)
-		r = write_all(st, "containers", m, m->nconts, emit_container_doc, session, host,
-			      err, errlen);
-	if (r == 0)
-		r = write_all(st, "files", m, m->nfiles, emit_file_doc, session, host, err, errlen);
-	if (r == 0)
-		r = store_create_indexes(st, err, errlen);
+		r = drop_other_outputs(st, hex, names, err, errlen);
 	if (r == 0 && ret) {
 		ret->processes = m->nprocs;
 		ret->containers = m->nconts;

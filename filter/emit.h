@@ -1,6 +1,8 @@
 /* emit.h — the filter's output: bson documents for `processes`, `containers` and `files`
- * (DESIGN.md field names), and their replacement in the store: this session's previous
- * output is deleted, the new documents inserted in batches, the indexes created.
+ * (DESIGN.md field names), and their replacement in the store: the new documents go into
+ * fresh collections of this run (schema.h: `<kind>.<session hex>.<gen>`), indexed, then the
+ * session document's `filter` field is switched to them in one update and the previous
+ * run's collections are dropped: time linear in the session, no delete per document.
  *
  * emit_*_doc() append the fields of one record to doc, which the caller owns and has
  * initialised; they are the seam unit tests use. emit_session() is the only writer. */
@@ -25,7 +27,8 @@ void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 		   const char *host, bson_t *doc);
 
 /* Replace session's processes, containers and files with those of m. host may be NULL.
- * On failure the collections may hold a partial output: re-run the filter. */
+ * On failure before the switch the previous output stays in place (the partial new
+ * collections are dropped by the next run); a reader never sees a mix. */
 int emit_session(struct store *st, const struct model *m, const bson_oid_t *session,
 		 const char *host, struct emit_result *ret, char *err, size_t errlen);
 

@@ -9,17 +9,19 @@ static int print_container(struct qctx *ctx, const bson_t *d, void *data)
 	const char *id = doc_str(d, "container"), *name = doc_str(d, "name");
 	const char *image = doc_str(d, "image"), *rootfs = doc_str(d, "rootfs");
 	bson_t filter = BSON_INITIALIZER, out;
-	char sid[16], start[40], end[40], line[1200], err[400];
+	char sid[16], start[40], end[40], line[1200], err[400], files[SCHEMA_OUT_NAME_MAX];
 	int64_t nfiles = 0, s = doc_date(d, "start"), e = doc_date(d, "end");
 	int r;
 
 	(void)data;
-	BSON_APPEND_OID(&filter, "session", &ctx->session);
-	BSON_APPEND_UTF8(&filter, "container", id ? id : "");
-	r = store_count(ctx->st, "files", &filter, &nfiles, err, sizeof(err));
+	r = q_out_coll(ctx, &ctx->session, SCHEMA_FILES, files);
+	if (r < 0)
+		return r;
+	BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, id ? id : "");
+	r = store_count(ctx->st, files, &filter, &nfiles, err, sizeof(err));
 	bson_destroy(&filter);
 	if (r < 0)
-		return q_store_error(ctx, r, "files", err);
+		return q_store_error(ctx, r, files, err);
 	if (ctx->args->format == QFMT_JSON) {
 		bson_init(&out);
 		bson_copy_to_excluding_noinit(d, &out, "files", NULL);
@@ -50,17 +52,20 @@ static int print_container(struct qctx *ctx, const bson_t *d, void *data)
 int cmd_containers(struct qctx *ctx)
 {
 	bson_t filter = BSON_INITIALIZER, sort = BSON_INITIALIZER;
-	char hex[25];
+	char hex[25], coll[SCHEMA_OUT_NAME_MAX];
 	int r;
 
-	BSON_APPEND_OID(&filter, "session", &ctx->session);
+	r = q_out_coll(ctx, &ctx->session, SCHEMA_CONTAINERS, coll);
+	if (r < 0)
+		goto out;
 	BSON_APPEND_INT32(&sort, "start", 1);
 	bson_oid_to_string(&ctx->session, hex);
 	if (ctx->args->format == QFMT_TEXT)
 		fprintf(ctx->out, "session %s\n%-12s  %-23s  %-12s %6s %6s  %s\n", hex,
 			"CONTAINER", ctx->args->utc ? "START (UTC)" : "START", "END", "PROCS",
 			"FILES", "NAME IMAGE");
-	r = q_each(ctx, "containers", &filter, &sort, print_container, NULL);
+	r = q_each(ctx, coll, &filter, &sort, print_container, NULL);
+out:
 	bson_destroy(&filter);
 	bson_destroy(&sort);
 	return r;

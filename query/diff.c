@@ -89,20 +89,23 @@ static int collect(struct qctx *ctx, const char *sarg, const char *carg, bson_oi
 		   struct strset *files, struct strset *exes)
 {
 	bson_t filter = BSON_INITIALIZER;
-	char *cid = NULL;
+	char *cid = NULL, fcoll[SCHEMA_OUT_NAME_MAX], pcoll[SCHEMA_OUT_NAME_MAX];
 	int r;
 
 	r = q_resolve_session(ctx, sarg, sid);
 	if (r == 0 && carg)
 		r = q_resolve_container(ctx, sid, carg, &cid);
+	if (r == 0)
+		r = q_out_coll(ctx, sid, SCHEMA_FILES, fcoll);
+	if (r == 0)
+		r = q_out_coll(ctx, sid, SCHEMA_PROCESSES, pcoll);
 	if (r < 0)
 		goto out;
-	BSON_APPEND_OID(&filter, "session", sid);
 	if (cid)
-		BSON_APPEND_UTF8(&filter, "container", cid);
-	r = q_each(ctx, "files", &filter, NULL, add_path, files);
+		BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, cid);
+	r = q_each(ctx, fcoll, &filter, NULL, add_path, files);
 	if (r == 0)
-		r = q_each(ctx, "processes", &filter, NULL, add_exes, exes);
+		r = q_each(ctx, pcoll, &filter, NULL, add_exes, exes);
 	set_finish(files);
 	set_finish(exes);
 out:

@@ -128,14 +128,15 @@ int cmd_files(struct qctx *ctx)
 	const struct qargs *a = ctx->args;
 	bson_t filter = BSON_INITIALIZER, sort = BSON_INITIALIZER;
 	struct fstate s = { 0 };
-	char *cid = NULL;
+	char *cid = NULL, coll[SCHEMA_OUT_NAME_MAX];
 	int r;
 
 	r = q_resolve_container(ctx, &ctx->session, a->operand[0], &cid);
+	if (r == 0)
+		r = q_out_coll(ctx, &ctx->session, SCHEMA_FILES, coll);
 	if (r < 0)
 		goto out;
-	BSON_APPEND_OID(&filter, "session", &ctx->session);
-	BSON_APPEND_UTF8(&filter, "container", cid);
+	BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, cid);
 	if (a->written)
 		BSON_APPEND_BOOL(&filter, "write", true);
 	BSON_APPEND_INT32(&sort, "open", 1);
@@ -145,7 +146,7 @@ int cmd_files(struct qctx *ctx)
 	else if (a->format == QFMT_TEXT)
 		fprintf(ctx->out, "container %.12s: distinct paths opened successfully\n"
 			"RW OPENS PATH\n", cid);
-	r = q_each(ctx, "files", &filter, &sort, one_file, &s);
+	r = q_each(ctx, coll, &filter, &sort, one_file, &s);
 	if (r == 0 && a->unique)
 		print_unique(ctx, &s);
 	if (r == -ENOMEM) {

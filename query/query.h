@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "format.h"
+#include "schema.h"
 
 struct store;
 
@@ -48,6 +49,13 @@ int q_store_error(struct qctx *ctx, int r, const char *what, const char *msg);
  * stops at fn's first negative return. Store failures set ctx->err/status. */
 int q_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
 	   int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
+
+/* The name of the collection that holds the filter's output of kind (SCHEMA_PROCESSES,
+ * SCHEMA_CONTAINERS, SCHEMA_FILES) for session, read from the session document's `filter`
+ * field, into buf. 0, or negative with ctx->err/status set: QEXIT_NOT_FOUND, with the
+ * command to run, when the filter has not processed the session. */
+int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
+	       char buf[SCHEMA_OUT_NAME_MAX]);
 
 /* Resolve the session of ctx->args (--session ID|prefix, --last or default: latest) into
  * *ret. 0, or negative with ctx->err/status set (QEXIT_NOT_FOUND when none matches or a

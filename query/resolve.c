@@ -127,7 +127,7 @@ int q_resolve_session(struct qctx *ctx, const char *arg, bson_oid_t *ret)
 
 	/* newest first, so that the default (--last) is the first */
 	BSON_APPEND_INT32(&sort, "started_at", -1);
-	r = q_each(ctx, "sessions", NULL, &sort, add_session, &l);
+	r = q_each(ctx, SCHEMA_SESSIONS, NULL, &sort, add_session, &l);
 	if (r < 0)
 		goto out;
 	if (!arg || !strcmp(arg, "last")) {
@@ -161,16 +161,56 @@ out:
 	return r;
 }
 
+static int out_name(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct { const char *kind; char *buf; bool found; } *o = data;
+	bson_iter_t it, f;
+
+	if (bson_iter_init_find(&it, d, SCHEMA_F_FILTER) && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &f) && bson_iter_find(&f, o->kind) && BSON_ITER_HOLDS_UTF8(&f)) {
+		snprintf(o->buf, SCHEMA_OUT_NAME_MAX, "%s", bson_iter_utf8(&f, NULL));
+		o->found = true;
+	}
+	(void)ctx;
+	return 0;
+}
+
+int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
+	       char buf[SCHEMA_OUT_NAME_MAX])
+{
+	struct { const char *kind; char *buf; bool found; } o = { kind, buf, false };
+	bson_t filter = BSON_INITIALIZER;
+	char hex[25];
+	int r;
+
+	BSON_APPEND_OID(&filter, SCHEMA_F_ID, session);
+	r = q_each(ctx, SCHEMA_SESSIONS, &filter, NULL, out_name, &o);
+	bson_destroy(&filter);
+	if (r < 0)
+		return r;
+	if (!o.found) {
+		bson_oid_to_string(session, hex);
+		snprintf(ctx->err, sizeof(ctx->err),
+			 "session %s has not been filtered yet: run `lineage-filter --session %s`", hex,
+			 hex);
+		ctx->status = QEXIT_NOT_FOUND;
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int q_resolve_container(struct qctx *ctx, const bson_oid_t *session, const char *arg,
 			char **ret)
 {
+	char coll[SCHEMA_OUT_NAME_MAX];
 	struct idlist l = { 0 };
 	bson_t filter = BSON_INITIALIZER;
 	char *id;
 	int r;
 
-	BSON_APPEND_OID(&filter, "session", session);
-	r = q_each(ctx, "containers", &filter, NULL, add_container, &l);
+	r = q_out_coll(ctx, session, SCHEMA_CONTAINERS, coll);
+	if (r == 0)
+		r = q_each(ctx, coll, &filter, NULL, add_container, &l);
 	if (r < 0)
 		goto out;
 	r = q_match_container((const char *const *)l.ids, (const char *const *)l.names, l.n, arg);

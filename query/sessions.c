@@ -66,7 +66,7 @@ int cmd_sessions(struct qctx *ctx)
 	if (ctx->args->format == QFMT_TEXT)
 		fprintf(ctx->out, "%-24s %-8s %-23s %8s %7s %5s\n", "SESSION", "HOST",
 			ctx->args->utc ? "STARTED (UTC)" : "STARTED", "DURATION", "EVENTS", "LOST");
-	r = q_each(ctx, "sessions", NULL, &sort, print_session, &nlossy);
+	r = q_each(ctx, SCHEMA_SESSIONS, NULL, &sort, print_session, &nlossy);
 	if (r == 0 && nlossy)
 		fprintf(stderr, "lineage-query: %d session(s) lost events: their trees and timelines "
 			"may be incomplete\n", nlossy);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "query.h"
 
 /* At the same millisecond: the order a process lives its life in. */
@@ -254,22 +255,31 @@ static int container_start(struct qctx *ctx, const bson_t *d, void *data)
 	return 0;
 }
 
+static const char *const fsop_syscalls[] = { "rename", "renameat", "renameat2", "unlink",
+					       "unlinkat" };
+
 int cmd_timeline(struct qctx *ctx)
 {
 	const struct qargs *a = ctx->args;
-	bson_t filter = BSON_INITIALIZER, evf = BSON_INITIALIZER, in;
+	bson_t filter = BSON_INITIALIZER, evf = BSON_INITIALIZER;
 	struct tcol c = { .since = a->since_ms, .until = a->until_ms };
 	int64_t cstart = FMT_NO_TIME;
 	char *cid = NULL, tbuf[40], line[8600];
+	char ccoll[SCHEMA_OUT_NAME_MAX], pcoll[SCHEMA_OUT_NAME_MAX], fcoll[SCHEMA_OUT_NAME_MAX];
 	int r;
 
 	r = q_resolve_container(ctx, &ctx->session, a->operand[0], &cid);
+	if (r == 0)
+		r = q_out_coll(ctx, &ctx->session, SCHEMA_CONTAINERS, ccoll);
+	if (r == 0)
+		r = q_out_coll(ctx, &ctx->session, SCHEMA_PROCESSES, pcoll);
+	if (r == 0)
+		r = q_out_coll(ctx, &ctx->session, SCHEMA_FILES, fcoll);
 	if (r < 0)
 		goto out;
-	BSON_APPEND_OID(&filter, "session", &ctx->session);
-	BSON_APPEND_UTF8(&filter, "container", cid);
+	BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, cid);
 	if (a->since_rel_ms != QTIME_NONE || a->until_rel_ms != QTIME_NONE) {
-		r = q_each(ctx, "containers", &filter, NULL, container_start, &cstart);
+		r = q_each(ctx, ccoll, &filter, NULL, container_start, &cstart);
 		if (r < 0)
 			goto out;
 		if (cstart == FMT_NO_TIME) {
@@ -284,28 +294,22 @@ int cmd_timeline(struct qctx *ctx)
 		if (a->until_rel_ms != QTIME_NONE)
 			c.until = cstart + a->until_rel_ms;
 	}
-	r = q_each(ctx, "processes", &filter, NULL, from_process, &c);
+	r = q_each(ctx, pcoll, &filter, NULL, from_process, &c);
 	if (r == 0)
-		r = q_each(ctx, "files", &filter, NULL, from_file, &c);
+		r = q_each(ctx, fcoll, &filter, NULL, from_file, &c);
 	if (r < 0)
 		goto out;
-	BSON_APPEND_OID(&evf, "session", &ctx->session);
-	BSON_APPEND_UTF8(&evf, "container", cid);
-	BSON_APPEND_BOOL(&evf, "success", true);
-	BSON_APPEND_DOCUMENT_BEGIN(&evf, "syscall", &in);
-	{
-		bson_t arr;
-
-		BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
-		BSON_APPEND_UTF8(&arr, "0", "rename");
-		BSON_APPEND_UTF8(&arr, "1", "renameat");
-		BSON_APPEND_UTF8(&arr, "2", "renameat2");
-		BSON_APPEND_UTF8(&arr, "3", "unlink");
-		BSON_APPEND_UTF8(&arr, "4", "unlinkat");
-		bson_append_array_end(&in, &arr);
+	/* one equality query per syscall: a store that pushes only equality down (FerretDB) then
+	 * reads the few matching events through its indexes instead of every event of the
+	 * container ($in is not pushed down) */
+	for (size_t i = 0; i < ARRAY_SIZE(fsop_syscalls) && r == 0; i++) {
+		bson_reinit(&evf);
+		BSON_APPEND_OID(&evf, SCHEMA_F_SESSION, &ctx->session);
+		BSON_APPEND_UTF8(&evf, SCHEMA_F_SYSCALL, fsop_syscalls[i]);
+		BSON_APPEND_UTF8(&evf, SCHEMA_F_CONTAINER, cid);
+		BSON_APPEND_BOOL(&evf, "success", true);
+		r = q_each(ctx, SCHEMA_EVENTS, &evf, NULL, from_event, &c);
 	}
-	bson_append_document_end(&evf, &in);
-	r = q_each(ctx, "events", &evf, NULL, from_event, &c);
 	if (r < 0)
 		goto out;
 	qsort(c.v, c.n, sizeof(*c.v), cmp_ev);

@@ -194,17 +194,18 @@ int cmd_tree(struct qctx *ctx)
 	bson_t filter = BSON_INITIALIZER, sort = BSON_INITIALIZER;
 	struct tlist l = { 0 };
 	struct tproc **roots = NULL;
-	char *cid = NULL, sid[16];
+	char *cid = NULL, sid[16], coll[SCHEMA_OUT_NAME_MAX];
 	size_t nroots = 0;
 	int r;
 
 	r = q_resolve_container(ctx, &ctx->session, ctx->args->operand[0], &cid);
+	if (r == 0)
+		r = q_out_coll(ctx, &ctx->session, SCHEMA_PROCESSES, coll);
 	if (r < 0)
 		goto out;
-	BSON_APPEND_OID(&filter, "session", &ctx->session);
-	BSON_APPEND_UTF8(&filter, "container", cid);
+	BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, cid);
 	BSON_APPEND_INT32(&sort, "start", 1);
-	r = q_each(ctx, "processes", &filter, &sort, add_proc, &l);
+	r = q_each(ctx, coll, &filter, &sort, add_proc, &l);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < l.n; i++)

@@ -17,6 +17,7 @@ import sys
 
 import bson
 import pymongo
+from schema import out
 
 FILTER = os.environ.get("FILTER", "build-c/filter/lineage-filter")
 URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock")
@@ -122,16 +123,16 @@ def main():
                               "threads": 1, "start_ticks": 100, "exe": "/sbin/init",
                               "argv": ["init"], "container": None}])
 
-    rc, out, err = run("--db", DB, "--uri", URI, "--session", str(sid))
-    print(out, err, sep="")
+    rc, o, err = run("--db", DB, "--uri", URI, "--session", str(sid))
+    print(o, err, sep="")
     check(rc == 0, "filter exit code %d" % rc)
-    conts = list(db.containers.find({"session": sid}))
+    conts = list(out(db, sid, "containers").find({"session": sid}))
     check(len(conts) == 1, "one container, got %d" % len(conts))
     c = conts[0] if conts else {}
     check(c.get("container") == CID, "container id")
     check(c.get("rootfs") == ROOTFS, "rootfs %r" % c.get("rootfs"))
     check(c.get("processes") == 3, "3 container processes, got %r" % c.get("processes"))
-    P = {p["tgid"]: p for p in db.processes.find({"session": sid})}
+    P = {p["tgid"]: p for p in out(db, sid, "processes").find({"session": sid})}
     ts_ns = lambda t: BOOT_NS + t * 10**6
     check(c.get("init") == "12@%d" % ts_ns(5), "init key %r" % c.get("init"))
     check(c.get("exec_roots") == ["15@%d" % ts_ns(32)], "exec roots %r" % c.get("exec_roots"))
@@ -147,7 +148,7 @@ def main():
     check(P[13]["exit"] is not None and not P[13]["running"], "cat exited")
     check(abs((P[13]["exit"].replace(tzinfo=datetime.timezone.utc) - at(14)).total_seconds()) < 0.002,
           "cat exit time %r" % P[13]["exit"])
-    F = {(f["tgid"], f["path"]): f for f in db.files.find({"session": sid})}
+    F = {(f["tgid"], f["path"]): f for f in out(db, sid, "files").find({"session": sid})}
     f = F.get((12, "/tmp/out.txt"))
     check(f is not None and f["write"] and not f["close_inferred"] and
           f["host_path"] == ROOTFS + "/tmp/out.txt", "init wrote /tmp/out.txt: %r" % f)
@@ -162,21 +163,26 @@ def main():
               "inferred close at the exit")
     f = F.get((99, "/root/x"))
     check(f is not None and f.get("failed") and f.get("error") == -13, "failed open kept")
-    idx = [i["name"] for i in db.files.list_indexes()]
-    check("session_container_path" in idx, "files index %r" % idx)
+    idx = [i["name"] for i in out(db, sid, "files").list_indexes()]
+    check("container_path" in idx, "files index %r" % idx)
 
-    counts = (db.processes.count_documents({"session": sid}),
-              db.files.count_documents({"session": sid}))
-    rc, out, err = run("--db", DB, "--uri", URI, "--last")
-    check(rc == 0 and str(sid) in out, "--last picks the latest session: %d %s" % (rc, out))
-    check((db.processes.count_documents({"session": sid}),
-           db.files.count_documents({"session": sid})) == counts, "re-run replaces its output")
+    first = {k: out(db, sid, k).name for k in ("processes", "containers", "files")}
+    counts = (out(db, sid, "processes").count_documents({}), out(db, sid, "files").count_documents({}))
+    rc, o, err = run("--db", DB, "--uri", URI, "--last")
+    check(rc == 0 and str(sid) in o, "--last picks the latest session: %d %s" % (rc, o))
+    second = {k: out(db, sid, k).name for k in ("processes", "containers", "files")}
+    check(all(first[k] != second[k] for k in first), "a re-run writes new collections: %r" % second)
+    check((out(db, sid, "processes").count_documents({}), out(db, sid, "files").count_documents({})) == counts,
+          "re-run replaces its output")
+    left = set(db.list_collection_names())
+    check(not (set(first.values()) & left), "the previous run's collections are dropped")
+    check(set(second.values()) <= left, "the new run's collections are there")
 
     rc, _, _ = run("--db", DB, "--uri", URI, "--session", str(bson.ObjectId()))
     check(rc == 3, "unknown session: exit 3, got %d" % rc)
     # raw documents without their sessions document: found by a find with limit 1 each
     db.sessions.delete_one({"_id": sid})
-    rc, out, err = run("--db", DB, "--uri", URI, "--session", str(sid))
+    rc, o, err = run("--db", DB, "--uri", URI, "--session", str(sid))
     check(rc == 0 and "no sessions document" in err,
           "raw documents only: exit 0 with a warning, got %d %r" % (rc, err))
     rc, _, _ = run("--db", DB, "--session", "nothex")

@@ -25,6 +25,7 @@ import sys
 import time
 
 from lib import FILTER, IMAGE, Listener, check, db, docker, finish
+from schema import out, out_all
 
 SCRIPT = ('sh -c "sleep 1 & wait"; echo data > /tmp/out.txt; cat /etc/motd; '
           'echo "a b" > "/tmp/sp ace.txt"; echo ready; sleep 3; echo done')
@@ -77,10 +78,12 @@ def run_filter(dbname):
 
 def snapshot_output(d):
     """Counts and keys of the derived collections, to compare two runs."""
+    def all_of(kind, key):
+        return sorted(x[key] for _, c in out_all(d, kind) for x in c.find({}, {key: 1}))
     return {
-        "processes": sorted(x["key"] for x in d.processes.find({}, {"key": 1})),
-        "containers": sorted(x["container"] for x in d.containers.find({}, {"container": 1})),
-        "files": sorted(x["_id"] for x in d.files.find({}, {"_id": 1})),
+        "processes": all_of("processes", "key"),
+        "containers": all_of("containers", "container"),
+        "files": sorted(str(x) for x in all_of("files", "_id")),
     }
 
 
@@ -100,7 +103,7 @@ def checks(f):
     sid = sess["_id"]
 
     # --- container -----------------------------------------------------------------------
-    conts = list(d.containers.find({"session": sid, "container": cid}))
+    conts = list(out(d, sid, "containers").find({"session": sid, "container": cid}))
     check(len(conts) == 1, f"one containers doc with docker's full id {cid[:12]} ({len(conts)})")
     if not conts:
         return
@@ -113,7 +116,7 @@ def checks(f):
     check(c.get("name") is None and c.get("image") is None,
           f"removed container: name and image null ({c.get('name')}, {c.get('image')})")
 
-    procs = list(d.processes.find({"session": sid}))
+    procs = list(out(d, sid, "processes").find({"session": sid}))
     keys = [p["key"] for p in procs]
     check(len(keys) == len(set(keys)), "no process keyed twice")
     byk = {p["key"]: p for p in procs}
@@ -196,7 +199,7 @@ def checks(f):
                 check(ch["depth"] == p["depth"] + 1, f"{k} depth = parent's + 1")
 
     # --- files ---------------------------------------------------------------------------------
-    files = list(d.files.find({"session": sid, "container": cid}))
+    files = list(out(d, sid, "files").find({"session": sid, "container": cid}))
     host = {k: rootfs + k for k in ["/tmp/out.txt", "/tmp/sp ace.txt", "/etc/motd"]}
 
     def opened(path, by):

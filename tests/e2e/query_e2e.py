@@ -9,6 +9,7 @@ import subprocess
 import time
 
 from lib import FILTER, URI, Listener, check, db, docker, finish, IMAGE
+from schema import out
 
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
 DB = f"lineage_test_query_e2e_{os.getpid()}"
@@ -130,8 +131,8 @@ check(r.returncode == 0 and len(dl) == 3 and dl[2].startswith("0 difference(s)")
 r = q("tree", "ffffffffffff")
 check(r.returncode == 3 and "not found" in r.stderr, f"unknown container: exit 3 ({r.stderr})")
 d = db(DB)
-d.containers.insert_one({"session": d.sessions.find_one()["_id"], "container": cid[:11] + "zz",
-                         "name": "decoy"})
+sid0 = d.sessions.find_one()["_id"]
+out(d, sid0, "containers").insert_one({"session": sid0, "container": cid[:11] + "zz", "name": "decoy"})
 r = q("tree", cid[:11])
 check(r.returncode == 3 and "ambiguous" in r.stderr and cid[:12] in r.stderr,
       f"ambiguous prefix: exit 3 naming the candidates ({r.stderr})")

@@ -121,12 +121,47 @@ static void test_indexes(void **state)
 	assert_int_equal(store_create_indexes(st, err, sizeof(err)), 0);
 	assert_int_equal(store_index_exists(st, "events", "session_pid_ts", &exists, err, sizeof(err)), 0);
 	assert_true(exists);
-	assert_int_equal(store_index_exists(st, "processes", "session_key", &exists, err, sizeof(err)), 0);
-	assert_true(exists);
-	assert_int_equal(store_index_exists(st, "files", "session_container_path", &exists, err, sizeof(err)), 0);
+	assert_int_equal(store_index_exists(st, "events", "session_syscall", &exists, err, sizeof(err)), 0);
 	assert_true(exists);
 	assert_int_equal(store_index_exists(st, "events", "no_such_index", &exists, err, sizeof(err)), 0);
 	assert_false(exists);
+	/* the filter's per-session output collections */
+	assert_int_equal(store_create_output_indexes(st, "processes", "processes.test.1", err, sizeof(err)), 0);
+	assert_int_equal(store_index_exists(st, "processes.test.1", "key", &exists, err, sizeof(err)), 0);
+	assert_true(exists);
+	assert_int_equal(store_create_output_indexes(st, "files", "files.test.1", err, sizeof(err)), 0);
+	assert_int_equal(store_index_exists(st, "files.test.1", "container_path", &exists, err, sizeof(err)), 0);
+	assert_true(exists);
+	assert_int_equal(store_create_output_indexes(st, "nope", "nope.test.1", err, sizeof(err)), -EINVAL);
+}
+
+static void test_drop_and_list(void **state)
+{
+	struct store *st = *state;
+	bson_t doc = BSON_INITIALIZER;
+	const bson_t *docs[1] = { &doc };
+	struct store_insert_result res;
+	char err[512], **names = NULL;
+	size_t n = 0;
+
+	BSON_APPEND_INT32(&doc, "x", 1);
+	assert_int_equal(store_insert_many(st, "listme.a.1", docs, 1, &res, err, sizeof(err)), 0);
+	assert_int_equal(store_insert_many(st, "listme.a.2", docs, 1, &res, err, sizeof(err)), 0);
+	assert_int_equal(store_list_collections(st, "listme.a.", &names, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	assert_int_equal(store_drop(st, "listme.a.1", err, sizeof(err)), 0);
+	/* dropping a missing collection is not an error */
+	assert_int_equal(store_drop(st, "listme.a.1", err, sizeof(err)), 0);
+	assert_int_equal(store_list_collections(st, "listme.a.", &names, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "listme.a.2");
+	free(names[0]);
+	free(names);
+	assert_int_equal(store_drop(st, "listme.a.2", err, sizeof(err)), 0);
+	bson_destroy(&doc);
 }
 
 static void test_session_open_close(void **state)
@@ -199,6 +234,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_insert_and_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_indexes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_open_close, setup, teardown),
 		cmocka_unit_test(test_server_down),
