@@ -19,7 +19,7 @@ if [ "${CI:-}" = true ]; then
 fi
 . "$here/scripts/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root (the listener owns audit; the store is root only)"
-export LINEAGE_MONGODB_URI=${LINEAGE_MONGODB_URI:-$(store_uri)}
+export LINEAGE_MONGODB_URI=${LINEAGE_MONGODB_URI:-$(store_uri)} LINEAGE_PG_SOCKET_DIR=$PG_DIR/run
 cd "$here"
 fresh_start=$(date +%s)
 
