@@ -36,6 +36,8 @@
 #define SCHEMA_F_STARTED_AT "started_at"
 #define SCHEMA_F_ENDED_AT "ended_at"
 #define SCHEMA_F_COUNTERS "counters"
+/* {arch, tty, key}: what an event that leaves these out had (listener/event_doc.h) */
+#define SCHEMA_F_DEFAULTS "defaults"
 /* written by the filter: {gen, at, processes, containers, files (collection names), counts} */
 #define SCHEMA_F_FILTER "filter"
 #define SCHEMA_F_FILTER_GEN "gen"

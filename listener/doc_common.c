@@ -11,7 +11,6 @@ void doc_meta_append(bson_t *doc, const struct doc_meta *m)
 	snprintf(id, sizeof(id), "%s:%" PRIu64, m->session_hex, m->seq);
 	BSON_APPEND_UTF8(doc, "_id", id);
 	BSON_APPEND_OID(doc, "session", &m->session);
-	BSON_APPEND_UTF8(doc, "host", m->host ? m->host : "");
 	BSON_APPEND_INT64(doc, "seq", (int64_t)m->seq);
 }
 

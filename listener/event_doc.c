@@ -205,6 +205,9 @@ static void put_key(struct builder *b, const struct audit_field *f)
 	if (!f || f->kind == AUDIT_VAL_NULL || f->kind == AUDIT_VAL_UNSET)
 		return;
 	if (!memchr(f->val, 0x01, f->val_len)) {
+		if (f->val_len == strlen(EVENT_DOC_DEFAULT_KEY) &&
+		    !memcmp(f->val, EVENT_DOC_DEFAULT_KEY, f->val_len))
+			return; /* the session's default (event_doc.h) */
 		put_str(b, b->doc, "key", f->val, f->val_len);
 		return;
 	}
@@ -248,7 +251,8 @@ static void put_paths(struct builder *b, const struct audit_event *ev, const cha
 			put_str(b, &item, "name", name->val, name->val_len);
 			if (strlen(name->val) == name->val_len &&
 			    (name->val[0] == '/' || cwd_relative_ok) &&
-			    event_doc_path_abs(cwd, name->val, abs, sizeof(abs)) == 0)
+			    event_doc_path_abs(cwd, name->val, abs, sizeof(abs)) == 0 &&
+			    strcmp(abs, name->val) != 0) /* abs absent, name absolute: abs = name */
 				put_str(b, &item, "abs", abs, strlen(abs));
 		} else {
 			b->ok &= bson_append_null(&item, "name", -1);
@@ -268,7 +272,31 @@ static void put_paths(struct builder *b, const struct audit_event *ev, const cha
 	b->ok &= bson_append_array_end(b->doc, &arr);
 }
 
-static void put_argv(struct builder *b, const struct audit_event *ev)
+/* Whether an execve's PROCTITLE (the kernel's copy of the first 128 bytes of the argument
+ * area, NULs as spaces) says what argv a says: then it is left out. */
+static bool proctitle_is_argv(const struct audit_argv *a, const struct audit_field *pt)
+{
+	size_t off = 0;
+	bool same = !a->truncated;
+
+	if (!pt || pt->kind == AUDIT_VAL_NULL || pt->kind == AUDIT_VAL_UNSET)
+		return false;
+	for (size_t i = 0; i < a->n && same && off < pt->val_len; i++) {
+		size_t l = a->len[i];
+
+		if (i > 0)
+			same = pt->val[off++] == ' ';
+		if (l > pt->val_len - off)
+			l = pt->val_len - off;
+		same = same && memcmp(pt->val + off, a->v[i], l) == 0;
+		off += l;
+	}
+	return same && off == pt->val_len;
+}
+
+/* argc, argv[] (and *ret_pt_same: whether proctitle pt repeats them) */
+static void put_argv(struct builder *b, const struct audit_event *ev,
+		     const struct audit_field *pt, bool *ret_pt_same)
 {
 	struct audit_argv a;
 	int err;
@@ -290,6 +318,7 @@ static void put_argv(struct builder *b, const struct audit_event *ev)
 	}
 	if (a.truncated)
 		b->ok &= bson_append_bool(b->doc, "argv_truncated", -1, true);
+	*ret_pt_same = proctitle_is_argv(&a, pt);
 	audit_argv_release(&a);
 }
 
@@ -350,6 +379,8 @@ int event_doc_build(const struct audit_event *ev, const struct doc_meta *m, bson
 	unsigned fdmask;
 	int64_t v, exitv = 0;
 	bool success = false, have_success = false, have_exit = false, cwd_ok = true;
+	bool pt_same = false;
+	const struct audit_field *ptf;
 
 	doc_meta_append(ret, m);
 	b.ok &= bson_append_int64(ret, "serial", -1, (int64_t)ev->serial);
@@ -371,7 +402,8 @@ int event_doc_build(const struct audit_event *ev, const struct doc_meta *m, bson
 				snprintf(nbuf, sizeof(nbuf), "%llx", (unsigned long long)arch);
 				s = nbuf;
 			}
-			b.ok &= bson_append_utf8(ret, "arch", -1, s, -1);
+			if (strcmp(s, EVENT_DOC_DEFAULT_ARCH) != 0)
+				b.ok &= bson_append_utf8(ret, "arch", -1, s, -1);
 		}
 		s = audit_record_str(sc, "success");
 		if (s) {
@@ -387,7 +419,13 @@ int event_doc_build(const struct audit_event *ev, const struct doc_meta *m, bson
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		if (ev_num(ev, sc, ids[i], &v) == 0)
 			b.ok &= bson_append_int64(ret, ids[i], -1, v);
-	put_field_str(&b, "tty", ev_field(ev, sc, "tty"));
+	{
+		const struct audit_field *tty = ev_field(ev, sc, "tty");
+
+		if (!tty || tty->val_len != strlen(EVENT_DOC_DEFAULT_TTY) ||
+		    memcmp(tty->val, EVENT_DOC_DEFAULT_TTY, tty->val_len) != 0)
+			put_field_str(&b, "tty", tty);
+	}
 	put_field_str(&b, "comm", ev_field(ev, sc, "comm"));
 	put_field_str(&b, "exe", ev_field(ev, sc, "exe"));
 	if (cwdr) {
@@ -429,9 +467,10 @@ int event_doc_build(const struct audit_event *ev, const struct doc_meta *m, bson
 			put_flags(&b, 01 | 0100 | 01000);
 	}
 	put_paths(&b, ev, cwd, cwd_ok);
-	put_argv(&b, ev);
-	if (pt)
-		put_field_str(&b, "proctitle", audit_record_field(pt, "proctitle"));
+	ptf = pt ? audit_record_field(pt, "proctitle") : NULL;
+	put_argv(&b, ev, ptf, &pt_same);
+	if (ptf && !pt_same)
+		put_field_str(&b, "proctitle", ptf);
 	put_types_raw(&b, ev);
 	if (ev->truncated)
 		b.ok &= bson_append_bool(ret, "truncated", -1, true);

@@ -28,6 +28,7 @@
 #include "proc_connector.h"
 #include "proc_doc.h"
 #include "procfs.h"
+#include "schema.h"
 #include "store.h"
 #include "syscalls.h"
 #include "writer.h"
@@ -729,6 +730,16 @@ int main(int argc, char **argv)
 	BSON_APPEND_UTF8(&info, "mode", l->opt.multicast ? "multicast" : "unicast");
 	BSON_APPEND_UTF8(&info, "version", LISTENER_VERSION);
 	BSON_APPEND_INT32(&info, "listener_pid", getpid());
+	{
+		/* what an event without arch/tty/key had (event_doc.h: not repeated per event) */
+		bson_t dflt;
+
+		BSON_APPEND_DOCUMENT_BEGIN(&info, SCHEMA_F_DEFAULTS, &dflt);
+		BSON_APPEND_UTF8(&dflt, "arch", EVENT_DOC_DEFAULT_ARCH);
+		BSON_APPEND_UTF8(&dflt, "tty", EVENT_DOC_DEFAULT_TTY);
+		BSON_APPEND_UTF8(&dflt, "key", EVENT_DOC_DEFAULT_KEY);
+		bson_append_document_end(&info, &dflt);
+	}
 	{
 		const char *const *texts;
 		size_t n = audit_source_rules(l->audit, &texts);

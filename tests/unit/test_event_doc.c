@@ -176,13 +176,13 @@ static void test_openat_motd(void **state)
 	find(doc, "session", &it);
 	assert_int_equal(bson_iter_type(&it), BSON_TYPE_OID);
 	assert_int_equal(bson_oid_compare(bson_iter_oid(&it), &d.meta.session), 0);
-	expect_str(doc, "host", "h1");
+	assert_false(has(doc, "host")); /* in the sessions document only */
 	expect_i64(doc, "serial", 395971);
 	find(doc, "ts", &it);
 	assert_int_equal(bson_iter_type(&it), BSON_TYPE_DATE_TIME);
 	assert_int_equal(bson_iter_date_time(&it), 1795434348160ll);
 	expect_str(doc, "syscall", "openat");
-	expect_str(doc, "arch", "x86_64");
+	assert_false(has(doc, "arch")); /* the session default (event_doc.h) */
 	expect_bool(doc, "success", true);
 	expect_i64(doc, "exit", 3);
 	expect_i64(doc, "pid", 10920);
@@ -192,11 +192,11 @@ static void test_openat_motd(void **state)
 	expect_i64(doc, "gid", 0);
 	expect_i64(doc, "auid", 4294967295ll);
 	expect_i64(doc, "ses", 4294967295ll);
-	expect_str(doc, "tty", "(none)");
+	assert_false(has(doc, "tty"));
 	expect_str(doc, "comm", "cat");
 	expect_str(doc, "exe", "/bin/busybox");
 	expect_str(doc, "cwd", "/");
-	expect_str(doc, "key", "lineage");
+	assert_false(has(doc, "key"));
 	expect_i64(doc, "a0", -100);
 	expect_i64(doc, "a1", 0x7ffd9e9dbf72ll);
 	expect_i64(doc, "a2", 0);
@@ -205,7 +205,7 @@ static void test_openat_motd(void **state)
 	expect_strs(doc, "flags", flags, 1);
 	assert_int_equal(array_len(doc, "paths"), 1);
 	expect_str(doc, "paths.0.name", "/etc/motd");
-	expect_str(doc, "paths.0.abs", "/etc/motd");
+	assert_false(has(doc, "paths.0.abs")); /* == name */
 	expect_str(doc, "paths.0.nametype", "NORMAL");
 	expect_i64(doc, "paths.0.inode", 1090135);
 	expect_str(doc, "paths.0.dev", "00:27");
@@ -245,7 +245,7 @@ static void test_sp_ace(void **state)
 	expect_str(doc, "paths.0.nametype", "PARENT");
 	expect_i64(doc, "paths.0.mode", 040755);
 	expect_str(doc, "paths.1.name", "/tmp/sp ace.txt");
-	expect_str(doc, "paths.1.abs", "/tmp/sp ace.txt");
+	assert_false(has(doc, "paths.1.abs"));
 	expect_str(doc, "paths.1.nametype", "CREATE");
 	expect_i64(doc, "paths.1.inode", 1220693);
 	find(doc, "paths.2.name", &it);
@@ -433,8 +433,7 @@ static void test_built(void **state)
 	/* invalid UTF-8 in a decoded name: U+FFFD in the string, exact bytes in *_hex (utf8.h) */
 	expect_str(&doc, "paths.1.name", "/a\xef\xbf\xbd/b");
 	expect_str(&doc, "paths.1.name_hex", "2F61FF2F62");
-	expect_str(&doc, "paths.1.abs", "/a\xef\xbf\xbd/b");
-	expect_str(&doc, "paths.1.abs_hex", "2F61FF2F62");
+	assert_false(has(&doc, "paths.1.abs")); /* == name */
 	assert_false(has(&doc, "paths.0.name_hex"));
 	assert_true(bson_validate(&doc, BSON_VALIDATE_UTF8, NULL));
 	expect_str(&doc, "_id", "65a1b2c3d4e5f60718293a4b:1");
