@@ -306,6 +306,14 @@ long audit_event_pid(const struct audit_event *ev)
 	return -1;
 }
 
+long audit_event_ppid(const struct audit_event *ev)
+{
+	const struct audit_record *sc = audit_event_record(ev, AUDIT_T_SYSCALL);
+	int64_t ppid;
+
+	return sc && audit_record_i64(sc, "ppid", 10, &ppid) == 0 ? (long)ppid : -1;
+}
+
 /* "a<N>" → 0 with *n, *frag = -1; "a<N>[<I>]" → 0 with *frag = I; else -1. */
 static int argv_key(const char *k, size_t *n, long *frag)
 {

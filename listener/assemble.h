@@ -81,6 +81,8 @@ const struct audit_record *audit_event_record(const struct audit_event *ev, int 
 
 /* pid= of the SYSCALL record, else of the first record that has one; -1 when none. */
 long audit_event_pid(const struct audit_event *ev);
+/* The ppid of the event's SYSCALL record, or -1. */
+long audit_event_ppid(const struct audit_event *ev);
 
 /* execve's argv joined across EXECVE records and aN[i] fragments. */
 struct audit_argv {

@@ -210,7 +210,9 @@ static int add_rule(struct audit_source *src, struct audit_rule_data *rule, int 
 	return 0;
 }
 
-static int add_exclude_rule(struct audit_source *src, pid_t pid, char *err, size_t errlen)
+/* -A exit,never -F <field>=<pid> (field "pid" or "ppid"), keyed lineage-exclude */
+static int add_exclude_rule(struct audit_source *src, const char *field, pid_t pid, char *err,
+			    size_t errlen)
 {
 	struct audit_rule_data *rule = audit_rule_create_data();
 	char pair[32], *text = NULL;
@@ -218,11 +220,12 @@ static int add_exclude_rule(struct audit_source *src, pid_t pid, char *err, size
 	if (!rule)
 		return -ENOMEM;
 	rule_state_reset();
-	snprintf(pair, sizeof(pair), "pid=%d", (int)pid);
+	snprintf(pair, sizeof(pair), "%s=%d", field, (int)pid);
 	if (audit_rule_syscallbyname_data(rule, "all") < 0 ||
 	    audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
 		audit_rule_free_data(rule);
-		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F pid=%d", (int)pid);
+		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s=%d", field,
+			       (int)pid);
 	}
 	/* keyed, so that a listener after a crash can tell this rule is ours */
 	_audit_syscalladded = 1;
@@ -231,7 +234,7 @@ static int add_exclude_rule(struct audit_source *src, pid_t pid, char *err, size
 		audit_rule_free_data(rule);
 		return set_err(err, errlen, -EINVAL, "audit: cannot build the exclusion rule key");
 	}
-	if (asprintf(&text, "-A exit,never -F pid=%d -F key=%s", (int)pid,
+	if (asprintf(&text, "-A exit,never -F %s=%d -F key=%s", field, (int)pid,
 		     AUDIT_SOURCE_EXCLUDE_KEY) < 0)
 		text = NULL;
 	return add_rule(src, rule, AUDIT_FILTER_EXIT | AUDIT_FILTER_PREPEND, AUDIT_NEVER, text,
@@ -450,7 +453,12 @@ static int open_unicast(struct audit_source *src, char *err, size_t errlen)
 	if (!src->before.enabled && audit_set_enabled(src->cfd, 1) < 0)
 		return set_err(err, errlen, -EIO, "audit: enabling audit failed");
 	for (size_t i = 0; i < cfg->n_exclude; i++) {
-		r = add_exclude_rule(src, cfg->exclude[i], err, errlen);
+		r = add_exclude_rule(src, "pid", cfg->exclude[i], err, errlen);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < cfg->n_exclude_children; i++) {
+		r = add_exclude_rule(src, "ppid", cfg->exclude_children[i], err, errlen);
 		if (r < 0)
 			return r;
 	}

@@ -28,6 +28,10 @@ struct audit_source_config {
 	int rcvbuf;              /* socket receive buffer, bytes (SO_RCVBUFFORCE) */
 	pid_t exclude[AUDIT_SOURCE_MAX_EXCLUDE]; /* tgids never recorded (self, database) */
 	size_t n_exclude;
+	/* parents whose children are never recorded (-F ppid=): a local PostgreSQL's postmaster,
+	 * whose backends do the store's writes and come and go with its connections */
+	pid_t exclude_children[AUDIT_SOURCE_MAX_EXCLUDE];
+	size_t n_exclude_children;
 };
 
 struct audit_source;

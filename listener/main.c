@@ -45,6 +45,8 @@ struct options {
 	unsigned batch_age_ms;
 	pid_t exclude[AUDIT_SOURCE_MAX_EXCLUDE];
 	size_t n_exclude;
+	pid_t exclude_children[AUDIT_SOURCE_MAX_EXCLUDE]; /* a local PostgreSQL's postmaster */
+	size_t n_exclude_children;
 };
 
 struct counters {
@@ -81,6 +83,14 @@ static bool excluded(const struct listener *l, long tgid)
 {
 	for (size_t i = 0; i < l->opt.n_exclude; i++)
 		if (l->opt.exclude[i] == tgid)
+			return true;
+	return false;
+}
+
+static bool excluded_parent(const struct listener *l, long ppid)
+{
+	for (size_t i = 0; i < l->opt.n_exclude_children; i++)
+		if (l->opt.exclude_children[i] == ppid)
 			return true;
 	return false;
 }
@@ -164,7 +174,7 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 	bson_t *doc;
 
 	atomic_fetch_add(&l->c.events, 1);
-	if (pid > 0 && excluded(l, pid)) {
+	if (pid > 0 && (excluded(l, pid) || excluded_parent(l, audit_event_ppid(ev)))) {
 		atomic_fetch_add(&l->c.dropped_scope, 1);
 		return;
 	}
@@ -281,7 +291,8 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 	pid_t who = ev->what == CN_PROC_FORK ? ev->parent_tgid : ev->tgid;
 
 	atomic_fetch_add(&l->c.proc_events, 1);
-	if (excluded(l, who) || (ev->what == CN_PROC_FORK && excluded(l, ev->child_tgid))) {
+	if (excluded(l, who) || (ev->what == CN_PROC_FORK && excluded(l, ev->child_tgid)) ||
+	    (ev->what == CN_PROC_FORK && excluded_parent(l, ev->parent_tgid))) {
 		atomic_fetch_add(&l->c.dropped_scope, 1);
 		return;
 	}
@@ -384,8 +395,28 @@ static void usage(FILE *f)
 		STORE_DEFAULT_URI, STORE_DEFAULT_DB, "/var/lib/lineage/spool");
 }
 
-/* Local database servers (mongod, mongos, ferretdb) would otherwise be recorded while they
- * store what we record: a feedback loop. */
+/* Whether pid's comm is name (read from /proc; false when unreadable). */
+static bool comm_is(pid_t pid, const char *name)
+{
+	char path[64], buf[32];
+	FILE *f;
+	bool same = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (f && fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		same = strcmp(buf, name) == 0;
+	}
+	if (f)
+		fclose(f);
+	return same;
+}
+
+/* Local database servers (mongod, mongos, ferretdb, and the PostgreSQL under FerretDB) would
+ * otherwise be recorded while they store what we record: a feedback loop. PostgreSQL's work
+ * is done by backends the postmaster forks per connection: its children are excluded by
+ * ppid, the postmaster itself by pid. */
 static int scan_db_servers(void *opaque, const struct procfs_proc *p)
 {
 	struct options *o = opaque;
@@ -393,6 +424,12 @@ static int scan_db_servers(void *opaque, const struct procfs_proc *p)
 	if ((strcmp(p->comm, "mongod") == 0 || strcmp(p->comm, "mongos") == 0 ||
 	     strcmp(p->comm, "ferretdb") == 0) && o->n_exclude < AUDIT_SOURCE_MAX_EXCLUDE)
 		o->exclude[o->n_exclude++] = p->tgid;
+	if (strcmp(p->comm, "postgres") == 0 && !comm_is(p->ppid, "postgres") &&
+	    o->n_exclude < AUDIT_SOURCE_MAX_EXCLUDE &&
+	    o->n_exclude_children < AUDIT_SOURCE_MAX_EXCLUDE) {
+		o->exclude[o->n_exclude++] = p->tgid;
+		o->exclude_children[o->n_exclude_children++] = p->tgid;
+	}
 	return 0;
 }
 
@@ -689,6 +726,8 @@ int main(int argc, char **argv)
 	acfg.rcvbuf = l->opt.rcvbuf;
 	memcpy(acfg.exclude, l->opt.exclude, sizeof(acfg.exclude));
 	acfg.n_exclude = l->opt.n_exclude;
+	memcpy(acfg.exclude_children, l->opt.exclude_children, sizeof(acfg.exclude_children));
+	acfg.n_exclude_children = l->opt.n_exclude_children;
 	if (audit_source_open(&acfg, &l->audit, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -763,6 +802,14 @@ int main(int argc, char **argv)
 
 			snprintf(k, sizeof(k), "%zu", i);
 			BSON_APPEND_INT32(&ex, k, l->opt.exclude[i]);
+		}
+		bson_append_array_end(&scope, &ex);
+		BSON_APPEND_ARRAY_BEGIN(&scope, "excluded_children_of", &ex);
+		for (size_t i = 0; i < l->opt.n_exclude_children; i++) {
+			char k[24];
+
+			snprintf(k, sizeof(k), "%zu", i);
+			BSON_APPEND_INT32(&ex, k, l->opt.exclude_children[i]);
 		}
 		bson_append_array_end(&scope, &ex);
 		BSON_APPEND_BOOL(&scope, "write", l->opt.audit_write);

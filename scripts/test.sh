@@ -19,7 +19,9 @@ if [ "${CI:-}" = true ]; then
 fi
 . "$here/scripts/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root (the listener owns audit; the store is root only)"
+# the tests find the servers of this state directory through these
 export LINEAGE_MONGODB_URI=${LINEAGE_MONGODB_URI:-$(store_uri)} LINEAGE_PG_SOCKET_DIR=$PG_DIR/run
+export FERRETDB_BIN LINEAGE_FERRETDB=$FERRETDB_BIN LINEAGE_PG_BIN=$PG_BIN
 cd "$here"
 fresh_start=$(date +%s)
 
