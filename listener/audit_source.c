@@ -19,7 +19,8 @@
 
 #include "macro.h"
 
-#define MAX_RULES 8
+/* exclusions by pid and by ppid, then the syscall rules (b64, b32 and their variants) */
+#define MAX_RULES (2 * AUDIT_SOURCE_MAX_EXCLUDE + 32)
 /* Datagrams taken per recvmmsg(): one syscall for a burst instead of one per record. */
 #define RECV_BATCH 32
 #define RECV_BUF_SIZE (MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)

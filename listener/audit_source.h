@@ -13,7 +13,7 @@
 
 #include <linux/audit.h>
 
-#define AUDIT_SOURCE_MAX_EXCLUDE 16
+#define AUDIT_SOURCE_MAX_EXCLUDE 32
 #define AUDIT_SOURCE_KEY "lineage"
 #define AUDIT_SOURCE_EXCLUDE_KEY "lineage-exclude"
 /* The audit status found before lineage changed it, until a clean close (crash recovery). */
