@@ -16,5 +16,6 @@ have_uri=${LINEAGE_MONGODB_URI:-}
 for a in "$@"; do case "$a" in --uri|--uri=*) have_uri=1 ;; esac; done
 if [ -z "$have_uri" ]; then
 	bash scripts/services.sh start store || die "could not start the store (scripts/services.sh)"
+	export LINEAGE_MONGODB_URI; LINEAGE_MONGODB_URI=$(store_uri)
 fi
 exec ./build/listener/lineage-listener "$@"
