@@ -8,6 +8,7 @@
 #include "args.h"
 #include "query.h"
 #include "store.h"
+#include "term.h"
 
 #define COMMON_OPTS                                                                          \
 	"  --uri URI        MongoDB URI (default $LINEAGE_MONGODB_URI or " STORE_DEFAULT_URI ")\n" \
@@ -104,6 +105,8 @@ int main(int argc, char **argv)
 		fputs(help[a.cmd], stdout);
 		return QEXIT_OK;
 	}
+	a.width = term_width(stdout, a.width);
+	ctx.color = term_color(stdout, a.color);
 	ctx.args = &a;
 	store_global_init();
 	if (store_open(a.uri, a.db, &ctx.st, err, sizeof(err)) < 0) {
@@ -125,9 +128,11 @@ int main(int argc, char **argv)
 	case QCMD_SESSIONS: r = cmd_sessions(&ctx); break;
 	case QCMD_CONTAINERS: r = cmd_containers(&ctx); break;
 	case QCMD_TREE: r = cmd_tree(&ctx); break;
-	case QCMD_TIMELINE: r = cmd_timeline(&ctx); break;
+	case QCMD_TIMELINE: r = a.follow ? cmd_follow(&ctx) : cmd_timeline(&ctx); break;
 	case QCMD_FILES: r = cmd_files(&ctx); break;
 	case QCMD_DIFF: r = cmd_diff(&ctx); break;
+	case QCMD_EVENTS: r = cmd_events(&ctx); break;
+	case QCMD_SEARCH: r = cmd_search(&ctx); break;
 	default: r = -EINVAL; break;
 	}
 	if (r == 0)

@@ -22,6 +22,7 @@ struct qctx {
 	const struct qargs *args;
 	bson_oid_t session;  /* resolved --session / --last (not used by sessions, diff) */
 	FILE *out;
+	bool color;          /* colour the text output (term_color) */
 	char err[512];       /* reason of the last failure, for main.c to print */
 	int status;          /* QEXIT_* chosen by the failing step */
 };
@@ -80,5 +81,12 @@ int cmd_tree(struct qctx *ctx);
 int cmd_timeline(struct qctx *ctx);
 int cmd_files(struct qctx *ctx);
 int cmd_diff(struct qctx *ctx);
+/* issue 20 */
+int cmd_events(struct qctx *ctx);
+int cmd_search(struct qctx *ctx);
+int cmd_follow(struct qctx *ctx); /* timeline --follow, search --follow */
+
+/* One text line for an audit event document on ctx->out (events.c; follow.c uses it). */
+void q_event_line(struct qctx *ctx, const bson_t *d);
 
 #endif
