@@ -17,6 +17,8 @@
 struct evstate {
 	int64_t since, until;
 	size_t shown;
+	bool key_is_default; /* --key K where K is the session's default: absent keys match */
+	char default_key[128];
 };
 
 /* The text line of one audit event: time, pid, ppid, uid, syscall and result, comm,
@@ -33,8 +35,7 @@ void q_event_line(struct qctx *ctx, const bson_t *d)
 	snprintf(line, sizeof(line), "%s %7lld %7lld %5lld %-12s %-22s %-15s %s%s%s%s", tbuf,
 		 (long long)doc_int(d, SCHEMA_F_PID, -1), (long long)doc_int(d, SCHEMA_F_PPID, -1),
 		 (long long)doc_int(d, "uid", -1), cl, res, comm ? comm : "?", det,
-		 key && strcmp(key, "lineage") ? " key=" : "", key && strcmp(key, "lineage") ? key : "",
-		 "");
+		 key ? " key=" : "", key ? key : "", "");
 	fmt_fit(line, (size_t)ctx->args->width);
 	fprintf(ctx->out, "%s\n", line);
 }
@@ -49,6 +50,8 @@ static int one_event(struct qctx *ctx, const bson_t *d, void *data)
 		return 0;
 	if (a->path && !raw_has_path(d, a->path))
 		return 0;
+	if (s->key_is_default && doc_str(d, SCHEMA_F_KEY) && strcmp(doc_str(d, SCHEMA_F_KEY), a->key))
+		return 0;
 	if (!raw_container_match(doc_str(d, SCHEMA_F_CONTAINER), a->container))
 		return 0;
 	s->shown++;
@@ -56,6 +59,20 @@ static int one_event(struct qctx *ctx, const bson_t *d, void *data)
 		doc_print_json(ctx, d);
 	else
 		q_event_line(ctx, d);
+	return 0;
+}
+
+/* The session's defaults.key: events whose key equals it leave it out (listener). */
+static int read_defaults(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct evstate *s = data;
+	bson_iter_t it, sub;
+
+	(void)ctx;
+	if (bson_iter_init_find(&it, d, SCHEMA_F_DEFAULTS) && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &sub) && bson_iter_find(&sub, SCHEMA_F_KEY) &&
+	    BSON_ITER_HOLDS_UTF8(&sub))
+		snprintf(s->default_key, sizeof(s->default_key), "%s", bson_iter_utf8(&sub, NULL));
 	return 0;
 }
 
@@ -72,8 +89,18 @@ int cmd_events(struct qctx *ctx)
 		BSON_APPEND_INT64(&filter, SCHEMA_F_PID, a->pid);
 	if (a->syscall)
 		BSON_APPEND_UTF8(&filter, SCHEMA_F_SYSCALL, a->syscall);
-	if (a->key)
-		BSON_APPEND_UTF8(&filter, SCHEMA_F_KEY, a->key);
+	if (a->key) {
+		bson_t sq = BSON_INITIALIZER;
+
+		BSON_APPEND_OID(&sq, SCHEMA_F_ID, &ctx->session);
+		r = q_each(ctx, SCHEMA_SESSIONS, &sq, NULL, read_defaults, &s);
+		bson_destroy(&sq);
+		if (r < 0)
+			goto out;
+		s.key_is_default = !strcmp(s.default_key, a->key);
+		if (!s.key_is_default) /* an equality the server can answer from an index */
+			BSON_APPEND_UTF8(&filter, SCHEMA_F_KEY, a->key);
+	}
 	if (a->container && strlen(a->container) == 64)
 		BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, a->container);
 	bson_oid_to_string(&ctx->session, hex);
@@ -87,6 +114,7 @@ int cmd_events(struct qctx *ctx)
 	r = q_each(ctx, SCHEMA_EVENTS, &filter, NULL, one_event, &s);
 	if (r == 0 && a->format == QFMT_TEXT && !s.shown)
 		fprintf(stderr, "lineage-query: no event of session %s matches\n", hex);
+out:
 	bson_destroy(&filter);
 	return r;
 }

@@ -23,7 +23,7 @@ struct qctx {
 	bson_oid_t session;  /* resolved --session / --last (not used by sessions, diff) */
 	FILE *out;
 	bool color;          /* colour the text output (term_color) */
-	char err[512];       /* reason of the last failure, for main.c to print */
+	char err[1024];      /* reason of the last failure, for main.c to print */
 	int status;          /* QEXIT_* chosen by the failing step */
 };
 
@@ -57,6 +57,12 @@ int q_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_
  * command to run, when the filter has not processed the session. */
 int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
 	       char buf[SCHEMA_OUT_NAME_MAX]);
+
+/* issue 20 (runfilter.c): the lineage-filter command line for session hex, with this
+ * query's --uri (password hidden) and --db; and running it (--filter): 0 when it exited 0,
+ * else negative with ctx->err/status set. */
+void q_filter_command(const struct qctx *ctx, const char *hex, char *buf, size_t len);
+int q_run_filter(struct qctx *ctx, const char *hex);
 
 /* Resolve the session of ctx->args (--session ID|prefix, --last or default: latest) into
  * *ret. 0, or negative with ctx->err/status set (QEXIT_NOT_FOUND when none matches or a
