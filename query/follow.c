@@ -14,6 +14,7 @@
  *
  * Owns its pid table and the lookups' documents. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 #define FOLLOW_IDLE_MS 200  /* poll period when nothing new */
 #define FOLLOW_GAP_MS 2000  /* how long a missing seq may hold up the ones after it */
 #define FOLLOW_AHEAD 32     /* how far ahead to look when a seq is missing */
+#define FOLLOW_WORKERS 8     /* lookups in flight: one store connection each */
+#define FOLLOW_BEHIND_MS 5000 /* further behind than this: jump to the end, counted */
 #define PID_BUCKETS 4096
 #define CHAIN_MAX 32
 
@@ -49,8 +52,29 @@ struct fproc {
 	bool looked_up;
 };
 
+struct follow;
+
+/* One of the threads that look up seq numbers in parallel (FerretDB answers one equality per
+ * query: parallel queries are the only way to read faster than one round trip a document). */
+struct worker {
+	struct follow *f;
+	struct store *st;
+	pthread_t th;
+	int64_t seq;
+	int hint;  /* collection to try first */
+	int found; /* collection index, -ENOENT, or a store error */
+	bson_t doc;
+	char err[400];
+};
+
 struct follow {
 	struct qctx *ctx;
+	struct worker w[FOLLOW_WORKERS];
+	size_t nworkers;
+	pthread_barrier_t start, done;
+	bool quit;
+	int64_t last_ts;      /* ts of the latest document printed from */
+	int64_t jumped;       /* documents passed over by catch-up jumps */
 	char hex[25];
 	int64_t next_seq;    /* the next seq to print */
 	int last_coll;       /* index into colls of the last hit */
@@ -184,29 +208,39 @@ static void pid_free_all(struct follow *f)
 
 /* ---- the store: one document by seq ---- */
 
-/* Look seq up in collection c: 1 and a copy in *ret (bson_destroy it), 0 when absent. */
-static int lookup(struct follow *f, int c, int64_t seq, bson_t *ret)
+/* Look seq up in collection c on st: 1 and a copy in *ret (bson_destroy it), 0 when
+ * absent, negative with err set on a store failure. */
+static int lookup_on(struct store *st, const char *hex, int c, int64_t seq, bson_t *ret,
+		     char *err, size_t errlen)
 {
 	struct store_cursor *cur = NULL;
 	bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER;
 	const bson_t *doc;
-	char id[64], err[400];
+	char id[64];
 	int r;
 
-	snprintf(id, sizeof(id), "%s:%lld", f->hex, (long long)seq);
+	snprintf(id, sizeof(id), "%s:%lld", hex, (long long)seq);
 	BSON_APPEND_UTF8(&q, SCHEMA_F_ID, id);
 	BSON_APPEND_INT64(&opts, "limit", 1);
-	r = store_find(f->ctx->st, colls[c], &q, &opts, &cur, err, sizeof(err));
+	r = store_find(st, colls[c], &q, &opts, &cur, err, errlen);
 	if (r == 0) {
-		r = store_cursor_next(cur, &doc, err, sizeof(err));
+		r = store_cursor_next(cur, &doc, err, errlen);
 		if (r == 1)
 			bson_copy_to(doc, ret);
 	}
-	if (r < 0)
-		q_store_error(f->ctx, r, colls[c], err);
 	store_cursor_free(cur);
 	bson_destroy(&q);
 	bson_destroy(&opts);
+	return r;
+}
+
+static int lookup(struct follow *f, int c, int64_t seq, bson_t *ret)
+{
+	char err[400];
+	int r = lookup_on(f->ctx->st, f->hex, c, seq, ret, err, sizeof(err));
+
+	if (r < 0)
+		q_store_error(f->ctx, r, colls[c], err);
 	return r;
 }
 
@@ -336,14 +370,13 @@ static void chain_text(struct follow *f, const struct fproc *p, char *buf, size_
 	for (int64_t pp = p->ppid; pp > 0 && n < CHAIN_MAX && pos < len; n++) {
 		struct fproc *q = pid_known(f, pp);
 
-		if (!q)
+		/* a container's chain ends at its init or docker-exec entry: their parents are
+		 * the runtime's, on the host */
+		if (!q || (p->container && (!q->container || strcmp(q->container, p->container))))
 			break;
 		pos += (size_t)snprintf(buf + pos, len - pos, " <- %lld %s", (long long)pp,
 					q->label ? q->label : "?");
 		if (pp == 1 || q->ppid == pp)
-			break;
-		/* the chain ends at the container's init: its parent is on the host */
-		if (p->container && (!q->container || strcmp(q->container, p->container)))
 			break;
 		pp = q->ppid;
 	}
@@ -518,8 +551,24 @@ static void on_event(struct follow *f, const bson_t *d)
 		   f->ctx->args->format == QFMT_JSON ? d : NULL);
 }
 
-/* Print every document from next_seq on that is there; returns how many, or an error. */
-static int drain(struct follow *f)
+static void handle(struct follow *f, int c, const bson_t *d)
+{
+	int64_t ts = doc_date(d, SCHEMA_F_TS);
+
+	f->last_coll = c;
+	f->stall_since = 0;
+	if (ts != FMT_NO_TIME)
+		f->last_ts = ts;
+	if (!strcmp(colls[c], SCHEMA_EVENTS))
+		on_event(f, d);
+	else if (!strcmp(colls[c], SCHEMA_PROC_EVENTS))
+		on_proc_event(f, d);
+	f->next_seq++;
+}
+
+/* Print every document from next_seq on that is there, one lookup at a time (no workers);
+ * returns how many, or an error. */
+static int drain_serial(struct follow *f)
 {
 	int n = 0, c;
 	bson_t d;
@@ -530,15 +579,143 @@ static int drain(struct follow *f)
 			return n;
 		if (c < 0)
 			return c;
-		f->last_coll = c;
-		f->stall_since = 0;
-		if (!strcmp(colls[c], SCHEMA_EVENTS))
-			on_event(f, &d);
-		else if (!strcmp(colls[c], SCHEMA_PROC_EVENTS))
-			on_proc_event(f, &d);
+		handle(f, c, &d);
 		bson_destroy(&d);
-		f->next_seq++;
 		n++;
+	}
+	return n;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct follow *f = w->f;
+
+	for (;;) {
+		pthread_barrier_wait(&f->start);
+		if (f->quit)
+			return NULL;
+		w->found = -ENOENT;
+		for (int k = 0; k < NCOLLS - 1; k++) {
+			int c = (w->hint + k) % (NCOLLS - 1);
+			int r = lookup_on(w->st, f->hex, c, w->seq, &w->doc, w->err, sizeof(w->err));
+
+			if (r < 0 || r == 1) {
+				w->found = r < 0 ? r : c;
+				break;
+			}
+		}
+		pthread_barrier_wait(&f->done);
+	}
+}
+
+static void workers_start(struct follow *f)
+{
+	const struct qargs *a = f->ctx->args;
+	char err[400];
+	size_t n = 0;
+
+	for (; n < FOLLOW_WORKERS; n++) {
+		f->w[n].f = f;
+		if (store_open(a->uri, a->db, &f->w[n].st, err, sizeof(err)) < 0)
+			break;
+	}
+	if (n < 2 || pthread_barrier_init(&f->start, NULL, (unsigned)n + 1) ||
+	    pthread_barrier_init(&f->done, NULL, (unsigned)n + 1)) {
+		for (size_t i = 0; i < n; i++)
+			store_free(f->w[i].st);
+		return; /* one lookup at a time, on the main connection */
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (pthread_create(&f->w[i].th, NULL, worker_main, &f->w[i]) != 0) {
+			/* cannot happen short of resource exhaustion: fall back to serial */
+			fprintf(stderr, "lineage-query: cannot start lookup threads\n");
+			exit(QEXIT_DB_ERROR);
+		}
+	}
+	f->nworkers = n;
+}
+
+static void workers_stop(struct follow *f)
+{
+	if (!f->nworkers)
+		return;
+	f->quit = true;
+	pthread_barrier_wait(&f->start);
+	for (size_t i = 0; i < f->nworkers; i++) {
+		pthread_join(f->w[i].th, NULL);
+		store_free(f->w[i].st);
+	}
+	pthread_barrier_destroy(&f->start);
+	pthread_barrier_destroy(&f->done);
+}
+
+/* Too far behind the listener (the store answers slower than it records): jump to the end
+ * and say how much was passed over, so that the live view stays live. */
+static int catch_up(struct follow *f)
+{
+	int64_t last = 0;
+	int r;
+
+	if (f->last_ts == FMT_NO_TIME || when_now_ms() - f->last_ts < FOLLOW_BEHIND_MS)
+		return 0;
+	r = last_seq(f, &last);
+	if (r < 0)
+		return r;
+	if (last >= f->next_seq) {
+		fprintf(stderr, "lineage-query: %.1f s behind the listener: passing over %lld "
+			"record(s) (seq %lld-%lld) to stay live\n",
+			(double)(when_now_ms() - f->last_ts) / 1000, (long long)(last + 1 - f->next_seq),
+			(long long)f->next_seq, (long long)last);
+		f->jumped += last + 1 - f->next_seq;
+		f->next_seq = last + 1;
+	}
+	f->last_ts = FMT_NO_TIME;
+	return 0;
+}
+
+/* Print every document from next_seq on that is there, FOLLOW_WORKERS lookups at a time;
+ * returns how many, or an error. */
+static int drain(struct follow *f)
+{
+	int n = 0, r;
+
+	if (!f->nworkers)
+		return drain_serial(f);
+	while (!stop_flag) {
+		bool gap = false;
+		size_t got = 0;
+
+		r = 0;
+		for (size_t i = 0; i < f->nworkers; i++) {
+			f->w[i].seq = f->next_seq + (int64_t)i;
+			f->w[i].hint = f->last_coll < NCOLLS - 1 ? f->last_coll : 0;
+		}
+		pthread_barrier_wait(&f->start);
+		pthread_barrier_wait(&f->done);
+		for (size_t i = 0; i < f->nworkers; i++) {
+			struct worker *w = &f->w[i];
+
+			if (w->found >= 0) {
+				if (!gap && r == 0) {
+					handle(f, w->found, &w->doc);
+					got++;
+					n++;
+				}
+				bson_destroy(&w->doc); /* past a gap: asked again next round */
+			} else if (w->found == -ENOENT) {
+				gap = true;
+			} else if (r == 0) {
+				r = q_store_error(f->ctx, w->found, "lookup", w->err);
+			}
+		}
+		if (r < 0)
+			return r;
+		if (got < f->nworkers)
+			return n;
+		r = catch_up(f);
+		if (r < 0)
+			return r;
 	}
 	return n;
 }
@@ -593,6 +770,8 @@ int cmd_follow(struct qctx *ctx)
 	if (r < 0)
 		goto out;
 	f->next_seq = last + 1;
+	f->last_ts = FMT_NO_TIME;
+	workers_start(f);
 	fprintf(stderr, "lineage-query: following session %s from seq %lld (Ctrl-C to stop)\n",
 		f->hex, (long long)f->next_seq);
 	if (a->format == QFMT_TEXT)
@@ -613,11 +792,12 @@ int cmd_follow(struct qctx *ctx)
 	}
 	r = 0;
 	fprintf(stderr, "lineage-query: stopped after seq %lld: %lld line(s)%s", 
-		(long long)f->next_seq - 1, (long long)f->shown, f->skipped ? "," : "\n");
-	if (f->skipped)
-		fprintf(stderr, " %lld seq number(s) never arrived and were skipped\n",
-			(long long)f->skipped);
+		(long long)f->next_seq - 1, (long long)f->shown, f->skipped || f->jumped ? "," : "\n");
+	if (f->skipped || f->jumped)
+		fprintf(stderr, " %lld seq number(s) never arrived, %lld passed over to keep up\n",
+			(long long)f->skipped, (long long)f->jumped);
 out:
+	workers_stop(f);
 	pid_free_all(f);
 	free(f);
 	return r;

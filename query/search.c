@@ -107,19 +107,21 @@ static struct pent *proc_get(struct search *s, const char *key, const bson_t *ha
 	return e;
 }
 
-/* "sh -c '…'" (the last exec's argv), or "{comm}" for a process that never exec'd. */
+/* "sh -c '…' ⇒ sleep 3": each distinct exec's argv (consecutive duplicates are the same
+ * exec seen by audit and the proc connector), or "{comm}" for a process that never exec'd. */
 static void proc_label(const bson_t *d, char *buf, size_t len)
 {
 	bson_iter_t it, arr;
-	const char **argv = NULL;
-	bool found = false;
+	char prev[2048] = "", cur[2048];
+	size_t pos = 0;
 
 	buf[0] = '\0';
 	if (bson_iter_init_find(&it, d, "execs") && BSON_ITER_HOLDS_ARRAY(&it) &&
 	    bson_iter_recurse(&it, &arr)) {
-		while (bson_iter_next(&arr)) {
+		while (bson_iter_next(&arr) && pos < len) {
 			const uint8_t *b;
 			uint32_t l;
+			const char **argv = NULL;
 			bson_t ex;
 			int n;
 
@@ -129,18 +131,20 @@ static void proc_label(const bson_t *d, char *buf, size_t len)
 			if (!bson_init_static(&ex, b, l))
 				continue;
 			n = doc_strv(&ex, "argv", &argv);
-			if (n > 0) {
-				fmt_argv(argv, (size_t)n, buf, len);
-				found = true;
-			} else if (doc_str(&ex, "exe")) {
-				snprintf(buf, len, "%s", doc_str(&ex, "exe"));
-				found = true;
-			}
+			if (n > 0)
+				fmt_argv(argv, (size_t)n, cur, sizeof(cur));
+			else
+				snprintf(cur, sizeof(cur), "%s",
+					 doc_str(&ex, "exe") ? doc_str(&ex, "exe") : "?");
 			free(argv);
-			argv = NULL;
+			if (!strcmp(cur, prev))
+				continue;
+			pos += (size_t)snprintf(buf + pos, len - pos, "%s%s",
+						pos ? " \xe2\x87\x92 " : "", cur);
+			snprintf(prev, sizeof(prev), "%s", cur);
 		}
 	}
-	if (!found)
+	if (!buf[0])
 		snprintf(buf, len, "{%s}", doc_str(d, "comm") ? doc_str(d, "comm") : "?");
 }
 
