@@ -65,7 +65,7 @@ L = Listener(DB)
 L.start()
 # container A: init sh → a child sh that writes the file; then wc; then stays up for the exec
 script_a = ("mkdir -p /work; sh -c 'echo secret > /work/secret.txt'; sleep 0.3; "
-            "wc -l /etc/passwd; sleep 25")
+            "wc -l /etc/passwd; sleep 40")
 cid_a = docker("run", "-d", "--network", "none", IMAGE, "sh", "-c", script_a).stdout.strip()
 cid_b = docker("run", "-d", "--network", "none", IMAGE, "sh", "-c",
                "sleep 0.5; wc -l /etc/group; sleep 1").stdout.strip()
@@ -74,7 +74,7 @@ time.sleep(2)
 
 # ---- live: both followers started before the docker exec ----
 tl = Follow("timeline", "--follow", cid_a[:12], "--format", "json")
-sf = Follow("search", "--follow", "--path", "/tmp/followed.txt")
+sf = Follow("search", "--follow", "--container", cid_a[:12], "--path", "/tmp/followed.txt")
 time.sleep(3)  # they find the end of the session (seq walk) before the exec
 t_exec = time.time()
 docker("exec", cid_a, "sh", "-c", "echo hi > /tmp/followed.txt")
@@ -107,7 +107,7 @@ check(not any("containerd-shim" in x for x in out_lines),
       f"a container's chain stops inside the container ({out_lines[-3:]})")
 
 docker("wait", cid_b)
-docker("kill", cid_a)
+docker("kill", cid_a, check=False)
 docker("rm", cid_a, cid_b)
 time.sleep(1.5)
 L.stop()
