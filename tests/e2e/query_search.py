@@ -62,6 +62,16 @@ class Follow:
 
 
 L = Listener(DB)
+
+
+def _cleanup():
+    # a failure mid-way must not leave the listener owning audit
+    if L.proc is not None and L.proc.poll() is None:
+        L.stop()
+
+
+import atexit
+atexit.register(_cleanup)
 L.start()
 # container A: init sh → a child sh that writes the file; then wc; then stays up for the exec
 script_a = ("mkdir -p /work; sh -c 'echo secret > /work/secret.txt'; sleep 0.3; "
