@@ -874,7 +874,8 @@ static int poll_container(struct follow *f)
 		p.coll = c;
 		r = q_each(f->ctx, colls[c], &q, NULL, collect, &p);
 	}
-	qsort(p.v, p.n, sizeof(*p.v), cmp_cdoc);
+	if (p.n)
+		qsort(p.v, p.n, sizeof(*p.v), cmp_cdoc);
 	for (size_t i = 0; i < p.n; i++) {
 		if (r == 0 && !stop_flag) {
 			if (p.v[i].coll == 0)
