@@ -893,6 +893,13 @@ static int poll_container(struct follow *f)
 	return r;
 }
 
+static int session_end(struct qctx *ctx, const bson_t *d, void *data)
+{
+	(void)ctx;
+	*(int64_t *)data = doc_date(d, SCHEMA_F_ENDED_AT);
+	return 0;
+}
+
 int cmd_follow(struct qctx *ctx)
 {
 	const struct qargs *a = ctx->args;
@@ -918,6 +925,21 @@ int cmd_follow(struct qctx *ctx)
 			ctx->status = QEXIT_NOT_FOUND;
 			goto out;
 		}
+	}
+	{
+		bson_t q = BSON_INITIALIZER;
+		int64_t ended = FMT_NO_TIME;
+		char tb[40];
+
+		BSON_APPEND_OID(&q, SCHEMA_F_ID, &ctx->session);
+		r = q_each(ctx, SCHEMA_SESSIONS, &q, NULL, session_end, &ended);
+		bson_destroy(&q);
+		if (r < 0)
+			goto out;
+		if (ended != FMT_NO_TIME)
+			fprintf(stderr, "lineage-query: session %s ended at %s: no listener records "
+				"into it now (start one, or follow --session of a running one)\n",
+				f->hex, fmt_time(ended, a->utc, true, tb, sizeof(tb)));
 	}
 	r = last_seq(f, &last);
 	if (r < 0)

@@ -79,6 +79,7 @@ static const char *const help[] = {
 		"tree order.\n" CONTAINER_ARG "\n" FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_TIMELINE] =
 		"usage: lineage-query timeline CONTAINER [--since T] [--until T] [--session ID]\n"
+		"       lineage-query timeline --follow [CONTAINER] [--format text|json]\n"
 		"One line per event of the container, in time order: fork, exec, exit (from\n"
 		"processes), open, write-open, open-fail, close (from files), rename, unlink (from\n"
 		"the raw audit events). Events at the same millisecond keep a process's order.\n"
