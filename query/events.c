@@ -32,10 +32,11 @@ void q_event_line(struct qctx *ctx, const bson_t *d)
 	raw_result(d, res, sizeof(res));
 	raw_detail(d, det, sizeof(det));
 	raw_container_label(doc_str(d, SCHEMA_F_CONTAINER), cl, sizeof(cl));
-	snprintf(line, sizeof(line), "%s %7lld %7lld %5lld %-12s %-22s %-15s %s%s%s%s", tbuf,
+	/* key is there only when it is not the session's default (listener) */
+	snprintf(line, sizeof(line), "%s %7lld %7lld %5lld %-12s %-22s %-15s %s%s%s", tbuf,
 		 (long long)doc_int(d, SCHEMA_F_PID, -1), (long long)doc_int(d, SCHEMA_F_PPID, -1),
 		 (long long)doc_int(d, "uid", -1), cl, res, comm ? comm : "?", det,
-		 key ? " key=" : "", key ? key : "", "");
+		 key ? " key=" : "", key ? key : "");
 	fmt_fit(line, (size_t)ctx->args->width);
 	fprintf(ctx->out, "%s\n", line);
 }

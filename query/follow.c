@@ -432,7 +432,7 @@ static void print_line(struct follow *f, int64_t ts, const struct fproc *p, cons
 		 term_sgr(ctx->color, TS_RESET), (long long)p->pid, what, detail,
 		 term_sgr(ctx->color, TS_DIM), p->label ? p->label : "?",
 		 term_sgr(ctx->color, TS_RESET));
-	if (!ctx->color)
+	if (!ctx->color) /* escape sequences would be counted as columns: coloured lines wrap */
 		fmt_fit(line, (size_t)ctx->args->width);
 	fprintf(ctx->out, "%s\n", line);
 	if (f->search) {

@@ -378,10 +378,9 @@ static void print_hit(struct search *s, struct pent *e, const bson_t *file, cons
 				 doc_str(file, "path") ? doc_str(file, "path") : "?",
 				 (long long)doc_int(file, "error", 0));
 		else
-			snprintf(what, sizeof(what), "%s %s%s",
+			snprintf(what, sizeof(what), "%s %s",
 				 doc_bool(file, "write") ? "write" : "read",
-				 doc_str(file, "path") ? doc_str(file, "path") : "?",
-				 doc_bool(file, "write") ? "" : "");
+				 doc_str(file, "path") ? doc_str(file, "path") : "?");
 		if (!failed && doc_bool(file, "write")) {
 			size_t l = strlen(what);
 
