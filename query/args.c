@@ -2,6 +2,7 @@
  * option, then per-subcommand checks of operands and of the options that apply. Owns
  * nothing: struct qargs points into argv. */
 #include "args.h"
+#include "when.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +15,7 @@
 static const char *const cmd_names[] = {
 	[QCMD_NONE] = NULL,		 [QCMD_SESSIONS] = "sessions", [QCMD_CONTAINERS] = "containers",
 	[QCMD_TREE] = "tree",		 [QCMD_TIMELINE] = "timeline", [QCMD_FILES] = "files",
-	[QCMD_DIFF] = "diff",
+	[QCMD_DIFF] = "diff",		 [QCMD_EVENTS] = "events",     [QCMD_SEARCH] = "search",
 };
 
 enum qcmd qcmd_from_name(const char *name)
@@ -27,138 +28,21 @@ enum qcmd qcmd_from_name(const char *name)
 
 const char *qcmd_name(enum qcmd cmd)
 {
-	return cmd > QCMD_NONE && cmd <= QCMD_DIFF ? cmd_names[cmd] : "lineage-query";
-}
-
-/* Digits only, at most maxd of them, value into *ret; returns the end or NULL. */
-static const char *num(const char *s, int mind, int maxd, int *ret)
-{
-	int v = 0, d = 0;
-
-	while (s[d] >= '0' && s[d] <= '9' && d < maxd)
-		v = v * 10 + (s[d++] - '0');
-	if (d < mind)
-		return NULL;
-	*ret = v;
-	return s + d;
-}
-
-static int parse_rel(const char *s, int64_t *ret_ms)
-{
-	char *end;
-	long long v;
-	int64_t mul;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (end == s || errno || v < 0 || v > 1000LL * 3600 * 24 * 365)
-		return -EINVAL;
-	if (!strcmp(end, "ms"))
-		mul = 1;
-	else if (!*end || !strcmp(end, "s"))
-		mul = 1000;
-	else if (!strcmp(end, "m"))
-		mul = 60000;
-	else if (!strcmp(end, "h"))
-		mul = 3600000;
-	else
-		return -EINVAL;
-	*ret_ms = v * mul;
-	return 0;
-}
-
-static int parse_epoch(const char *s, int64_t *ret_ms)
-{
-	int64_t sec = 0, ms = 0;
-	int digits = 0, fd = 0;
-
-	for (; *s >= '0' && *s <= '9'; s++, digits++) {
-		if (sec > INT64_MAX / 10000)
-			return -EINVAL;
-		sec = sec * 10 + (*s - '0');
-	}
-	if (!digits)
-		return -EINVAL;
-	if (*s == '.') {
-		for (s++; *s >= '0' && *s <= '9'; s++, fd++)
-			if (fd < 3)
-				ms = ms * 10 + (*s - '0');
-		if (!fd)
-			return -EINVAL;
-		for (; fd < 3; fd++)
-			ms *= 10;
-	}
-	if (*s)
-		return -EINVAL;
-	*ret_ms = sec * 1000 + ms;
-	return 0;
+	return cmd > QCMD_NONE && cmd <= QCMD_SEARCH ? cmd_names[cmd] : "lineage-query";
 }
 
 int qargs_parse_time(const char *s, bool utc, int64_t *ret_ms, bool *ret_rel)
 {
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec = 0, ms = 0, fd = 0;
-	const char *p = s;
-	time_t t;
-	int64_t v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	if (*s == '+') {
-		if (parse_rel(s + 1, &v) < 0)
-			return -EINVAL;
-		*ret_ms = v;
-		*ret_rel = true;
-		return 0;
-	}
-	if (*s == '@') {
-		if (parse_epoch(s + 1, &v) < 0)
-			return -EINVAL;
-		*ret_ms = v;
-		*ret_rel = false;
-		return 0;
-	}
-	if (!(p = num(p, 4, 4, &y)) || *p++ != '-' || !(p = num(p, 2, 2, &mo)) || *p++ != '-' ||
-	    !(p = num(p, 2, 2, &d)) || (*p != 'T' && *p != ' ') || !(p = num(p + 1, 2, 2, &h)) ||
-	    *p++ != ':' || !(p = num(p, 2, 2, &mi)))
-		return -EINVAL;
-	if (*p == ':') {
-		if (!(p = num(p + 1, 2, 2, &sec)))
-			return -EINVAL;
-		if (*p == '.') {
-			for (p++; *p >= '0' && *p <= '9'; p++, fd++)
-				if (fd < 3)
-					ms = ms * 10 + (*p - '0');
-			if (!fd)
-				return -EINVAL;
-			for (; fd < 3; fd++)
-				ms *= 10;
-		}
-	}
-	if (*p == 'Z') {
-		utc = true;
-		p++;
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	tm.tm_isdst = -1;
-	t = utc ? timegm(&tm) : mktime(&tm);
-	if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
-		return -EINVAL;
-	*ret_ms = (int64_t)t * 1000 + ms;
-	*ret_rel = false;
-	return 0;
+	return when_parse(s, utc, when_now_ms(), ret_ms, ret_rel);
 }
 
 enum {
 	OPT_URI = 256, OPT_DB, OPT_SESSION, OPT_LAST, OPT_FORMAT, OPT_UTC, OPT_WIDTH, OPT_SINCE,
 	OPT_UNTIL, OPT_WRITTEN, OPT_PREFIX, OPT_UNIQUE, OPT_CONTAINER, OPT_CONTAINER_B,
+	/* issue 20 */
+	OPT_COLOR, OPT_FOLLOW, OPT_FILTER, OPT_ALL_SESSIONS, OPT_PATH, OPT_PATH_PREFIX,
+	OPT_PATH_GLOB, OPT_EXE, OPT_ARGV, OPT_PID, OPT_UID, OPT_SYSCALL, OPT_KEY,
+	OPT_LAST_OPT = OPT_KEY,
 };
 
 /* Which options each subcommand accepts, beyond the global ones. */
@@ -167,17 +51,37 @@ static bool allowed(enum qcmd cmd, int opt)
 	switch (opt) {
 	case OPT_SINCE:
 	case OPT_UNTIL:
-		return cmd == QCMD_TIMELINE;
+		return cmd == QCMD_TIMELINE || cmd == QCMD_EVENTS || cmd == QCMD_SEARCH;
 	case OPT_WRITTEN:
+		return cmd == QCMD_FILES || cmd == QCMD_SEARCH;
 	case OPT_PREFIX:
 	case OPT_UNIQUE:
 		return cmd == QCMD_FILES;
 	case OPT_CONTAINER:
+		return cmd == QCMD_DIFF || cmd == QCMD_SEARCH || cmd == QCMD_EVENTS;
 	case OPT_CONTAINER_B:
 		return cmd == QCMD_DIFF;
 	case OPT_SESSION:
 	case OPT_LAST:
 		return cmd != QCMD_DIFF && cmd != QCMD_SESSIONS;
+	case OPT_FOLLOW:
+		return cmd == QCMD_TIMELINE || cmd == QCMD_SEARCH;
+	case OPT_FILTER:
+		return cmd == QCMD_CONTAINERS || cmd == QCMD_TREE || cmd == QCMD_TIMELINE ||
+		       cmd == QCMD_FILES || cmd == QCMD_SEARCH;
+	case OPT_ALL_SESSIONS:
+	case OPT_PATH_PREFIX:
+	case OPT_PATH_GLOB:
+	case OPT_EXE:
+	case OPT_ARGV:
+	case OPT_UID:
+		return cmd == QCMD_SEARCH;
+	case OPT_PATH:
+	case OPT_PID:
+		return cmd == QCMD_SEARCH || cmd == QCMD_EVENTS;
+	case OPT_SYSCALL:
+	case OPT_KEY:
+		return cmd == QCMD_EVENTS;
 	default:
 		return true;
 	}
@@ -193,6 +97,22 @@ static const char *opt_name(const struct option *opts, int val)
 
 /* One option of either getopt pass into *a (the raw strings of --format, --since and
  * --until are checked once the subcommand is known). */
+/* A non-negative decimal number for --pid/--uid. */
+static int number_opt(const char *name, const char *s, int64_t *ret, char *err, size_t errlen)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > 0xffffffffLL) {
+		snprintf(err, errlen, "--%s wants a number, not '%s'", name, s);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
 static int apply_opt(struct qargs *a, int c, int *seen, const char **fmt, const char **since,
 		     const char **until, char *err, size_t errlen)
 {
@@ -226,6 +146,30 @@ static int apply_opt(struct qargs *a, int c, int *seen, const char **fmt, const 
 	case OPT_UNIQUE: a->unique = true; break;
 	case OPT_CONTAINER: a->container = optarg; break;
 	case OPT_CONTAINER_B: a->container_b = optarg; break;
+	case OPT_COLOR:
+		if (!strcmp(optarg, "auto"))
+			a->color = QCOLOR_AUTO;
+		else if (!strcmp(optarg, "always"))
+			a->color = QCOLOR_ALWAYS;
+		else if (!strcmp(optarg, "never"))
+			a->color = QCOLOR_NEVER;
+		else {
+			snprintf(err, errlen, "--color wants auto, always or never, not '%s'", optarg);
+			return -EINVAL;
+		}
+		break;
+	case OPT_FOLLOW: a->follow = true; break;
+	case OPT_FILTER: a->run_filter = true; break;
+	case OPT_ALL_SESSIONS: a->all_sessions = true; break;
+	case OPT_PATH: a->path = optarg; break;
+	case OPT_PATH_PREFIX: a->path_prefix = optarg; break;
+	case OPT_PATH_GLOB: a->path_glob = optarg; break;
+	case OPT_EXE: a->exe = optarg; break;
+	case OPT_ARGV: a->argv_sub = optarg; break;
+	case OPT_PID: return number_opt("pid", optarg, &a->pid, err, errlen);
+	case OPT_UID: return number_opt("uid", optarg, &a->uid, err, errlen);
+	case OPT_SYSCALL: a->syscall = optarg; break;
+	case OPT_KEY: a->key = optarg; break;
 	}
 	return 0;
 }
@@ -247,15 +191,28 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		{ "unique", no_argument, NULL, OPT_UNIQUE },
 		{ "container", required_argument, NULL, OPT_CONTAINER },
 		{ "container-b", required_argument, NULL, OPT_CONTAINER_B },
+		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "filter", no_argument, NULL, OPT_FILTER },
+		{ "all-sessions", no_argument, NULL, OPT_ALL_SESSIONS },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "path-prefix", required_argument, NULL, OPT_PATH_PREFIX },
+		{ "path-glob", required_argument, NULL, OPT_PATH_GLOB },
+		{ "exe", required_argument, NULL, OPT_EXE },
+		{ "argv", required_argument, NULL, OPT_ARGV },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "uid", required_argument, NULL, OPT_UID },
+		{ "syscall", required_argument, NULL, OPT_SYSCALL },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct qargs a = { .format = QFMT_TEXT, .width = 80, .since_ms = QTIME_NONE,
+	struct qargs a = { .format = QFMT_TEXT, .width = QWIDTH_AUTO, .since_ms = QTIME_NONE,
 			   .until_ms = QTIME_NONE, .since_rel_ms = QTIME_NONE,
-			   .until_rel_ms = QTIME_NONE };
+			   .until_rel_ms = QTIME_NONE, .pid = -1, .uid = -1 };
 	const char *since = NULL, *until = NULL, *fmt = NULL;
 	const char **fmtp = &fmt, **sincep = &since, **untilp = &until;
-	int seen[OPT_CONTAINER_B + 1] = { 0 };
+	int seen[OPT_LAST_OPT + 1] = { 0 };
 	size_t want_min = 0, want_max = 0;
 	int c;
 
@@ -281,7 +238,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		a.cmd = qcmd_from_name(argv[optind]);
 		if (a.cmd == QCMD_NONE)
 			FAIL("unknown subcommand '%s' (sessions, containers, tree, timeline, files, "
-			     "diff)", argv[optind]);
+			     "diff, events, search)", argv[optind]);
 		optind++;
 	}
 	if (a.cmd == QCMD_NONE) {
@@ -320,7 +277,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		*ret = a;
 		return 0;
 	}
-	for (int o = OPT_URI; o <= OPT_CONTAINER_B; o++)
+	for (int o = OPT_URI; o <= OPT_LAST_OPT; o++)
 		if (seen[o] && !allowed(a.cmd, o))
 			FAIL("%s does not take --%s", qcmd_name(a.cmd), opt_name(opts, o));
 	if (a.session && a.last)
@@ -339,8 +296,11 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 	}
 	switch (a.cmd) {
 	case QCMD_TREE:
-	case QCMD_TIMELINE:
 	case QCMD_FILES: want_min = want_max = 1; break;
+	case QCMD_TIMELINE: /* --follow: every container and the host unless one is named */
+		want_min = a.follow ? 0 : 1;
+		want_max = 1;
+		break;
 	case QCMD_DIFF: want_min = want_max = 2; break;
 	default: break;
 	}
@@ -349,6 +309,10 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		     a.cmd == QCMD_DIFF ? "two sessions: SESSION_A SESSION_B" : "a CONTAINER");
 	if (a.noperands > want_max)
 		FAIL("%s: unexpected operand '%s'", qcmd_name(a.cmd), a.operand[want_max]);
+	if (a.all_sessions && (a.session || a.last || a.follow))
+		FAIL("--all-sessions does not go with --session, --last or --follow");
+	if (a.follow && a.format == QFMT_DOT)
+		FAIL("--follow prints text or json");
 	if (a.container_b && !a.container)
 		FAIL("diff: --container-b needs --container");
 	if (since) {
@@ -356,8 +320,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		int64_t v;
 
 		if (qargs_parse_time(since, a.utc, &v, &rel) < 0)
-			FAIL("--since: cannot read the time '%s' (YYYY-MM-DD HH:MM[:SS[.mmm]][Z], "
-			     "@EPOCH or +OFFSET)", since);
+			FAIL("--since: cannot read the time '%s' (" WHEN_FORMS ")", since);
 		if (rel)
 			a.since_rel_ms = v;
 		else
@@ -368,8 +331,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		int64_t v;
 
 		if (qargs_parse_time(until, a.utc, &v, &rel) < 0)
-			FAIL("--until: cannot read the time '%s' (YYYY-MM-DD HH:MM[:SS[.mmm]][Z], "
-			     "@EPOCH or +OFFSET)", until);
+			FAIL("--until: cannot read the time '%s' (" WHEN_FORMS ")", until);
 		if (rel)
 			a.until_rel_ms = v;
 		else
@@ -377,6 +339,12 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 	}
 	if (a.prefix && a.prefix[0] != '/')
 		FAIL("--prefix wants an absolute path, not '%s'", a.prefix);
+	if (a.path_prefix && a.path_prefix[0] != '/')
+		FAIL("--path-prefix wants an absolute path, not '%s'", a.path_prefix);
+	if (a.cmd == QCMD_SEARCH && (a.since_rel_ms != QTIME_NONE || a.until_rel_ms != QTIME_NONE))
+		FAIL("search: +OFFSET times need a container's start; give a time or -N");
+	if (a.cmd == QCMD_EVENTS && (a.since_rel_ms != QTIME_NONE || a.until_rel_ms != QTIME_NONE))
+		FAIL("events: +OFFSET times need a container's start; give a time or -N");
 	*ret = a;
 	return 0;
 #undef FAIL

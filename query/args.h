@@ -19,8 +19,13 @@ enum {
 };
 
 enum qcmd { QCMD_NONE, QCMD_SESSIONS, QCMD_CONTAINERS, QCMD_TREE, QCMD_TIMELINE, QCMD_FILES,
-	    QCMD_DIFF };
+	    QCMD_DIFF, QCMD_EVENTS, QCMD_SEARCH };
 enum qformat { QFMT_TEXT, QFMT_JSON, QFMT_DOT };
+
+enum qcolor { QCOLOR_AUTO, QCOLOR_ALWAYS, QCOLOR_NEVER };
+
+/* --width not given: the terminal's width on a terminal, unlimited otherwise. */
+#define QWIDTH_AUTO (-1)
 
 /* "No time given" for since/until. */
 #define QTIME_NONE INT64_MIN
@@ -33,7 +38,8 @@ struct qargs {
 	bool last;
 	enum qformat format;
 	bool utc;
-	int width;            /* text line width, 0 = unlimited */
+	int width;            /* text line width, 0 = unlimited, QWIDTH_AUTO */
+	enum qcolor color;
 	const char *operand[2];
 	size_t noperands;
 	int64_t since_ms, until_ms; /* absolute (ms since epoch) or QTIME_NONE */
@@ -42,6 +48,12 @@ struct qargs {
 	const char *prefix;
 	const char *container;   /* diff --container */
 	const char *container_b; /* diff --container-b (default: same as --container) */
+	/* issue 20: search, events, --follow */
+	bool follow;             /* timeline/search --follow: new events as they are recorded */
+	bool run_filter;         /* --filter: run lineage-filter on an unfiltered session */
+	bool all_sessions;       /* search --all-sessions */
+	const char *path, *path_prefix, *path_glob, *exe, *argv_sub, *syscall, *key;
+	int64_t pid, uid;        /* -1 when not given */
 };
 
 /* Parse argv (argv[0] is the program). On success fills *ret and returns 0; on a usage
@@ -53,12 +65,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 enum qcmd qcmd_from_name(const char *name);
 const char *qcmd_name(enum qcmd cmd);
 
-/* Parse a time for --since/--until:
- *   YYYY-MM-DD[T| ]HH:MM[:SS[.mmm]][Z]  local time (UTC with Z or when utc is true)
- *   @SECONDS[.mmm]                       seconds since the epoch
- *   +N[ms|s|m|h]                         relative to the container's start (*ret_rel = true)
- * Returns 0 and sets *ret_ms (epoch ms, or the offset in ms when relative) and *ret_rel;
- * -EINVAL when s is none of these. */
+/* Parse a time for --since/--until against the current clock: when_parse() (when.h). */
 int qargs_parse_time(const char *s, bool utc, int64_t *ret_ms, bool *ret_rel);
 
 #endif

@@ -8,16 +8,26 @@
 #include "args.h"
 #include "query.h"
 #include "store.h"
+#include "term.h"
 
 #define COMMON_OPTS                                                                          \
 	"  --uri URI        MongoDB URI (default $LINEAGE_MONGODB_URI or " STORE_DEFAULT_URI ")\n" \
 	"  --db NAME        database (default " STORE_DEFAULT_DB ")\n"                       \
 	"  --utc            times in UTC (default: local time), always with milliseconds\n"   \
-	"  --width N        cut text lines to N columns (default 80, 0 = never)\n"            \
+	"  --width N        cut text lines to N columns (0 = never; default: the terminal's\n" \
+	"                   width on a terminal, never when piped or redirected)\n"          \
+	"  --color WHEN     auto (default: on a terminal, unless $NO_COLOR is set), always,\n" \
+	"                   never\n"                                                         \
 	"  -h, --help       this text\n"
 #define SESSION_OPTS                                                                       \
 	"  --session ID     session: full ObjectId or a unique prefix (see 'sessions')\n"      \
 	"  --last           the latest session (the default)\n"
+#define TIME_TEXT                                                                          \
+	"T is -N[ms|s|m|h|d] (before now: -10m), now, today, yesterday (00:00), HH:MM[:SS[.mmm]]\n" \
+	"(today), YYYY-MM-DD[ HH:MM[:SS[.mmm]]], ISO 8601 (2026-11-23T13:12:36.797+01:00, Z),\n"  \
+	"@EPOCH_SECONDS[.mmm]; local time unless --utc, Z or an offset says otherwise.\n"
+#define FILTER_OPT                                                                         \
+	"  --filter         if the session has not been filtered, run lineage-filter first\n"
 #define CONTAINER_ARG                                                                      \
 	"CONTAINER is a full container id, a unique id prefix, or a name the filter recorded.\n"
 #define EXIT_TEXT                                                                          \
@@ -35,21 +45,30 @@ static const char *const help[] = {
 		"  tree CONTAINER                   process tree (text, json, dot)\n"
 		"  timeline CONTAINER               fork/exec/exit/open/close/rename/unlink in order\n"
 		"  files CONTAINER                  file accesses; --unique: distinct paths\n"
-		"  diff SESSION_A SESSION_B         files and executables used in one only\n\n"
+		"  diff SESSION_A SESSION_B         files and executables used in one only\n"
+		"  search [--path P|--exe E|...]    who did it, and who started them: processes and\n"
+		"                                   file accesses of host and every container, each\n"
+		"                                   with its ancestry; --follow: live\n"
+		"  events [--pid N|--syscall S|...] the raw audit events (no filter run needed)\n"
+		"  timeline --follow [CONTAINER]    live: new events as they are recorded\n\n"
+		"containers, tree, timeline, files, diff and search read lineage-filter's output: on\n"
+		"a session it has not processed they say so and print the command (or run it with\n"
+		"--filter). sessions, events and --follow read the listener's own records.\n\n"
 		"Options for every subcommand:\n" COMMON_OPTS
 		"  --format F       text (default), json (one document per line), dot (tree)\n"
 		SESSION_OPTS EXIT_TEXT,
 	[QCMD_SESSIONS] =
 		"usage: lineage-query sessions [--format text|json] [OPTIONS]\n"
 		"Every listener run, newest first: id, host, start, duration, events recorded\n"
-		"(audit + proc connector) and events LOST (kernel audit lost, netlink ENOBUFS,\n"
-		"queue drops, torn spool records); a lossy session is flagged with '!' and a line\n"
+		"(audit + proc connector), events LOST (kernel audit lost, netlink ENOBUFS,\n"
+		"queue drops, torn spool records) and when lineage-filter last processed it\n"
+		"(FILTERED: a time, or 'no'); a lossy session is flagged with '!' and a line\n"
 		"naming the counters. json prints the sessions documents.\n\n" COMMON_OPTS EXIT_TEXT,
 	[QCMD_CONTAINERS] =
 		"usage: lineage-query containers [--session ID|--last] [--format text|json]\n"
 		"The containers lineage-filter found in the session: short and full id, start,\n"
 		"end, process and file counts, name and image where known, rootfs on the host.\n\n"
-		SESSION_OPTS COMMON_OPTS EXIT_TEXT,
+		FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_TREE] =
 		"usage: lineage-query tree CONTAINER [--session ID|--last] [--format text|json|dot]\n"
 		"The container's process tree, indented like pstree: pid, each distinct exec's\n"
@@ -57,19 +76,25 @@ static const char *const help[] = {
 		"times and exit code or signal. [init] marks the container's first process,\n"
 		"[docker exec] the root of a subtree that entered with docker exec. dot prints a\n"
 		"Graphviz digraph (exec subtrees dashed blue); json the processes documents in\n"
-		"tree order.\n" CONTAINER_ARG "\n" SESSION_OPTS COMMON_OPTS EXIT_TEXT,
+		"tree order.\n" CONTAINER_ARG "\n" FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_TIMELINE] =
 		"usage: lineage-query timeline CONTAINER [--since T] [--until T] [--session ID]\n"
+		"       lineage-query timeline --follow [CONTAINER] [--format text|json]\n"
 		"One line per event of the container, in time order: fork, exec, exit (from\n"
 		"processes), open, write-open, open-fail, inherited (an fd got at fork, written\n"
 		"through), close (from files), rename, unlink (from the raw audit events). Events\n"
 		"at the same millisecond keep a process's order.\n"
-		"T is 'YYYY-MM-DD HH:MM[:SS[.mmm]]' (local time, or UTC with --utc or a final Z),\n"
-		"@EPOCH_SECONDS[.mmm], or +N[ms|s|m|h] after the container's start.\n"
+		TIME_TEXT "or +N[ms|s|m|h] after the container's start.\n"
 		CONTAINER_ARG "\n"
 		"  --since T        leave out events before T\n"
 		"  --until T        leave out events after T\n"
-		"  --format F       text or json\n" SESSION_OPTS COMMON_OPTS EXIT_TEXT,
+		"  --format F       text or json\n"
+		"  --follow         no CONTAINER needed: print new events of the current session\n"
+		"                   as the listener records them (fork, exec, exit, open,\n"
+		"                   write-open, rename, unlink, other syscalls; not write/close),\n"
+		"                   with container and process; CONTAINER (id prefix or 'host')\n"
+		"                   narrows it. Reads the raw events: no filter run. Ctrl-C ends.\n"
+		FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_FILES] =
 		"usage: lineage-query files CONTAINER [--written] [--prefix PATH] [--unique]\n"
 		"The container's file accesses in order of opening: open time, how long the file\n"
@@ -79,7 +104,7 @@ static const char *const help[] = {
 		"  --prefix PATH    only paths at or under PATH (whole components)\n"
 		"  --unique         sorted distinct paths opened successfully, with the number of\n"
 		"                   opens and the host path (the files the image really needed)\n"
-		"  --format F       text or json\n" SESSION_OPTS COMMON_OPTS EXIT_TEXT,
+		"  --format F       text or json\n" FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_DIFF] =
 		"usage: lineage-query diff SESSION_A SESSION_B [--container C [--container-b C2]]\n"
 		"Executables (exe of each exec) and files (paths opened successfully) used in one\n"
@@ -88,6 +113,42 @@ static const char *const help[] = {
 		"  --container C    compare container C of A (and of B) instead of whole sessions\n"
 		"  --container-b C2 the container of B when its id differs (default: C)\n"
 		"  --format F       text or json\n" COMMON_OPTS EXIT_TEXT,
+	[QCMD_SEARCH] =
+		"usage: lineage-query search [WHAT...] [--since T] [--until T] [--session ID|\n"
+		"                            --all-sessions] [--follow] [--format text|json]\n"
+		"Who did this, and who started them? Searches the host and every container of the\n"
+		"session (default: the latest) at once. With a path option (or --written) each hit\n"
+		"is a file access, else a process; every hit prints its time, container (or host)\n"
+		"and what happened, then its ancestry chain root first, like ps's forest, up to the\n"
+		"container's init ([init]), the process that entered it ([docker exec]) or the\n"
+		"host's pid 1. json: one document per hit, the chain as an array (root first).\n"
+		"Options narrow the search; all of them must match:\n"
+		"  --path P         accesses of exactly P (as the process saw it)\n"
+		"  --path-prefix P  accesses of P or anything under it (whole components)\n"
+		"  --path-glob G    accesses of paths matching the shell pattern G ('*' crosses /)\n"
+		"  --written        only accesses opened for writing\n"
+		"  --exe E          processes that exec'd E (a full path, or a name: the last\n"
+		"                   component of the exe or of argv[0], for busybox applets)\n"
+		"  --argv S         processes with S in an exec's command line\n"
+		"  --pid N          process N (host pid)    --uid U   processes that ran as uid U\n"
+		"  --container C    one container (id prefix or name as recorded) or 'host'\n"
+		"  --since T, --until T   hits in that time (processes alive in it)\n"
+		"  --all-sessions   every filtered session, newest first\n"
+		"  --follow         live, from the raw events as they are recorded (no filter run):\n"
+		"                   matching execs and file accesses with the parents known\n"
+		TIME_TEXT FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
+	[QCMD_EVENTS] =
+		"usage: lineage-query events [--pid N] [--syscall S] [--key K] [--path P]\n"
+		"                            [--container C] [--since T] [--until T] [--session ID]\n"
+		"The listener's raw audit events of the session (default: the latest), like\n"
+		"ausearch, in recording order: time, pid, ppid, uid, container (or host), syscall\n"
+		"and result (ok and the return value, or the errno name), comm, then the paths or an\n"
+		"execve's argv. json: the stored documents, one per line. Needs no filter run.\n"
+		"  --pid N          events of process N      --syscall S   of syscall S (openat)\n"
+		"  --key K          events with audit key K  --path P      touching path P exactly\n"
+		"  --container C    one container (id prefix) or 'host'\n"
+		"  --since T, --until T   events in that time\n"
+		TIME_TEXT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 };
 
 int main(int argc, char **argv)
@@ -105,6 +166,8 @@ int main(int argc, char **argv)
 		fputs(help[a.cmd], stdout);
 		return QEXIT_OK;
 	}
+	a.width = term_width(stdout, a.width);
+	ctx.color = term_color(stdout, a.color);
 	ctx.args = &a;
 	store_global_init();
 	if (store_open(a.uri, a.db, &ctx.st, err, sizeof(err)) < 0) {
@@ -126,9 +189,11 @@ int main(int argc, char **argv)
 	case QCMD_SESSIONS: r = cmd_sessions(&ctx); break;
 	case QCMD_CONTAINERS: r = cmd_containers(&ctx); break;
 	case QCMD_TREE: r = cmd_tree(&ctx); break;
-	case QCMD_TIMELINE: r = cmd_timeline(&ctx); break;
+	case QCMD_TIMELINE: r = a.follow ? cmd_follow(&ctx) : cmd_timeline(&ctx); break;
 	case QCMD_FILES: r = cmd_files(&ctx); break;
 	case QCMD_DIFF: r = cmd_diff(&ctx); break;
+	case QCMD_EVENTS: r = cmd_events(&ctx); break;
+	case QCMD_SEARCH: r = cmd_search(&ctx); break;
 	default: r = -EINVAL; break;
 	}
 	if (r == 0)

@@ -22,7 +22,8 @@ struct qctx {
 	const struct qargs *args;
 	bson_oid_t session;  /* resolved --session / --last (not used by sessions, diff) */
 	FILE *out;
-	char err[512];       /* reason of the last failure, for main.c to print */
+	bool color;          /* colour the text output (term_color) */
+	char err[1024];      /* reason of the last failure, for main.c to print */
 	int status;          /* QEXIT_* chosen by the failing step */
 };
 
@@ -57,6 +58,12 @@ int q_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_
 int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
 	       char buf[SCHEMA_OUT_NAME_MAX]);
 
+/* issue 20 (runfilter.c): the lineage-filter command line for session hex, with this
+ * query's --uri (password hidden) and --db; and running it (--filter): 0 when it exited 0,
+ * else negative with ctx->err/status set. */
+void q_filter_command(const struct qctx *ctx, const char *hex, char *buf, size_t len);
+int q_run_filter(struct qctx *ctx, const char *hex);
+
 /* Resolve the session of ctx->args (--session ID|prefix, --last or default: latest) into
  * *ret. 0, or negative with ctx->err/status set (QEXIT_NOT_FOUND when none matches or a
  * prefix is ambiguous). */
@@ -80,5 +87,12 @@ int cmd_tree(struct qctx *ctx);
 int cmd_timeline(struct qctx *ctx);
 int cmd_files(struct qctx *ctx);
 int cmd_diff(struct qctx *ctx);
+/* issue 20 */
+int cmd_events(struct qctx *ctx);
+int cmd_search(struct qctx *ctx);
+int cmd_follow(struct qctx *ctx); /* timeline --follow, search --follow */
+
+/* One text line for an audit event document on ctx->out (events.c; follow.c uses it). */
+void q_event_line(struct qctx *ctx, const bson_t *d);
 
 #endif

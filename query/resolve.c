@@ -185,14 +185,24 @@ int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
 
 	BSON_APPEND_OID(&filter, SCHEMA_F_ID, session);
 	r = q_each(ctx, SCHEMA_SESSIONS, &filter, NULL, out_name, &o);
+	bson_oid_to_string(session, hex);
+	/* issue 20: --filter runs the filter once, then reads the pointer again */
+	if (r == 0 && !o.found && ctx->args->run_filter) {
+		r = q_run_filter(ctx, hex);
+		if (r == 0)
+			r = q_each(ctx, SCHEMA_SESSIONS, &filter, NULL, out_name, &o);
+	}
 	bson_destroy(&filter);
 	if (r < 0)
 		return r;
 	if (!o.found) {
-		bson_oid_to_string(session, hex);
+		char cmd[300];
+
+		q_filter_command(ctx, hex, cmd, sizeof(cmd));
 		snprintf(ctx->err, sizeof(ctx->err),
-			 "session %s has not been filtered yet: run `lineage-filter --session %s`", hex,
-			 hex);
+			 "session %s has not been filtered yet, so there are no %s to read.\n"
+			 "  run:  %s\n  or add --filter to this query to run it first", hex, kind,
+			 cmd);
 		ctx->status = QEXIT_NOT_FOUND;
 		return -ENOENT;
 	}

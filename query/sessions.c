@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "query.h"
+#include "term.h"
 
 /* Counters that mean "events were lost" (DESIGN.md principle 2). */
 static const char *const loss_counters[] = { "audit_lost", "audit_enobufs", "proc_enobufs",
@@ -20,11 +21,24 @@ static int64_t counter(const bson_t *d, const char *name)
 	return 0;
 }
 
+/* issue 20: when the filter last processed the session (its `filter` sub-document), into
+ * buf: the time, or "no". */
+static void filtered_at(const struct qctx *ctx, const bson_t *d, char *buf, size_t len)
+{
+	bson_iter_t it, f;
+
+	snprintf(buf, len, "no");
+	if (bson_iter_init_find(&it, d, SCHEMA_F_FILTER) && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &f) && bson_iter_find(&f, SCHEMA_F_FILTER_AT) &&
+	    BSON_ITER_HOLDS_DATE_TIME(&f))
+		fmt_time(bson_iter_date_time(&f), ctx->args->utc, true, buf, len);
+}
+
 static int print_session(struct qctx *ctx, const bson_t *d, void *data)
 {
 	int *nlossy = data;
 	bson_iter_t it;
-	char hex[25] = "?", start[40], dur[24], ev[24], lost[24];
+	char hex[25] = "?", start[40], dur[24], ev[24], lost[24], filt[40];
 	int64_t s = doc_date(d, "started_at"), e = doc_date(d, "ended_at"), nlost = 0;
 
 	if (ctx->args->format == QFMT_JSON) {
@@ -43,8 +57,13 @@ static int print_session(struct qctx *ctx, const bson_t *d, void *data)
 	snprintf(ev, sizeof(ev), "%lld", (long long)(counter(d, "events") +
 						     counter(d, "proc_events")));
 	snprintf(lost, sizeof(lost), "%lld%s", (long long)nlost, nlost ? "!" : "");
-	fprintf(ctx->out, "%-24s %-8.8s %-23s %8s %7s %5s\n", hex,
-		doc_str(d, "host") ? doc_str(d, "host") : "-", start, dur, ev, lost);
+	filtered_at(ctx, d, filt, sizeof(filt));
+	fprintf(ctx->out, "%-24s %-8.8s %-23s %8s %7s %s%5s%s  %s%s%s\n", hex,
+		doc_str(d, "host") ? doc_str(d, "host") : "-", start, dur, ev,
+		nlost ? term_sgr(ctx->color, TS_RED) : "", lost,
+		nlost ? term_sgr(ctx->color, TS_RESET) : "",
+		strcmp(filt, "no") ? "" : term_sgr(ctx->color, TS_YELLOW), filt,
+		strcmp(filt, "no") ? "" : term_sgr(ctx->color, TS_RESET));
 	if (nlost) {
 		fprintf(ctx->out, "  ! LOST EVENTS:");
 		for (size_t i = 0; i < sizeof(loss_counters) / sizeof(loss_counters[0]); i++)
@@ -64,8 +83,10 @@ int cmd_sessions(struct qctx *ctx)
 
 	BSON_APPEND_INT32(&sort, "started_at", -1);
 	if (ctx->args->format == QFMT_TEXT)
-		fprintf(ctx->out, "%-24s %-8s %-23s %8s %7s %5s\n", "SESSION", "HOST",
-			ctx->args->utc ? "STARTED (UTC)" : "STARTED", "DURATION", "EVENTS", "LOST");
+		fprintf(ctx->out, "%s%-24s %-8s %-23s %8s %7s %5s  %s%s\n",
+			term_sgr(ctx->color, TS_BOLD), "SESSION", "HOST",
+			ctx->args->utc ? "STARTED (UTC)" : "STARTED", "DURATION", "EVENTS", "LOST",
+			"FILTERED", term_sgr(ctx->color, TS_RESET));
 	r = q_each(ctx, SCHEMA_SESSIONS, NULL, &sort, print_session, &nlossy);
 	if (r == 0 && nlossy)
 		fprintf(stderr, "lineage-query: %d session(s) lost events: their trees and timelines "

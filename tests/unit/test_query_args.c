@@ -39,7 +39,8 @@ static void test_subcommands(void **state)
 	assert_int_equal(parse(&a, err, "sessions", NULL), 0);
 	assert_int_equal(a.cmd, QCMD_SESSIONS);
 	assert_int_equal(a.format, QFMT_TEXT);
-	assert_int_equal(a.width, 80);
+	assert_int_equal(a.width, QWIDTH_AUTO);
+	assert_int_equal(a.color, QCOLOR_AUTO);
 	assert_int_equal(parse(&a, err, "--db", "x", "tree", "873d", "--format", "dot", NULL), 0);
 	assert_int_equal(a.cmd, QCMD_TREE);
 	assert_string_equal(a.db, "x");
@@ -106,7 +107,7 @@ static void test_usage_errors(void **state)
 	assert_non_null(strstr(err, "--bogus"));
 	assert_int_equal(parse(&a, err, "tree", "c", "--db", NULL), -EINVAL);
 	assert_int_equal(parse(&a, err, "files", "c", "--prefix", "etc", NULL), -EINVAL);
-	assert_int_equal(parse(&a, err, "timeline", "c", "--since", "yesterday", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "timeline", "c", "--since", "last tuesday", NULL), -EINVAL);
 	assert_non_null(strstr(err, "--since"));
 	assert_int_equal(parse(&a, err, "diff", "a", "b", "--container-b", "x", NULL), -EINVAL);
 }
@@ -143,7 +144,8 @@ static void test_times(void **state)
 	assert_int_equal(ms, 3000);
 	assert_int_equal(qargs_parse_time("2023-13-14 22:13", true, &ms, &rel), -EINVAL);
 	assert_int_equal(qargs_parse_time("2023-11-14 22:13:20.", true, &ms, &rel), -EINVAL);
-	assert_int_equal(qargs_parse_time("2023-11-14", true, &ms, &rel), -EINVAL);
+	assert_int_equal(qargs_parse_time("2023-11-14", true, &ms, &rel), 0);
+	assert_int_equal(ms, 1699920000000LL);
 	assert_int_equal(qargs_parse_time("+5y", true, &ms, &rel), -EINVAL);
 	assert_int_equal(qargs_parse_time("@", true, &ms, &rel), -EINVAL);
 	assert_int_equal(qargs_parse_time("", true, &ms, &rel), -EINVAL);
@@ -153,6 +155,58 @@ static void test_times(void **state)
 	assert_int_equal(a.since_ms, 1700000000000LL);
 	assert_int_equal(a.until_rel_ms, 1000);
 	assert_true(a.until_ms == QTIME_NONE && a.since_rel_ms == QTIME_NONE);
+}
+
+/* issue 20: search, events, --follow, --color, times on every subcommand that takes them */
+static void test_search_events_follow(void **state)
+{
+	struct qargs a;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&a, err, "search", "--path", "/etc/passwd", "--written", "--pid",
+			       "42", "--since", "-10m", "--all-sessions", NULL), 0);
+	assert_int_equal(a.cmd, QCMD_SEARCH);
+	assert_string_equal(a.path, "/etc/passwd");
+	assert_true(a.written && a.all_sessions);
+	assert_int_equal(a.pid, 42);
+	assert_int_equal(a.uid, -1);
+	assert_true(a.since_ms != QTIME_NONE);
+	assert_int_equal(parse(&a, err, "search", "--exe", "/bin/busybox", "--argv", "curl",
+			       "--uid", "1000", "--container", "web", "--path-glob", "/etc/*",
+			       "--path-prefix", "/tmp", "--follow", NULL), 0);
+	assert_string_equal(a.exe, "/bin/busybox");
+	assert_string_equal(a.argv_sub, "curl");
+	assert_string_equal(a.path_glob, "/etc/*");
+	assert_int_equal(a.uid, 1000);
+	assert_true(a.follow);
+	assert_int_equal(parse(&a, err, "events", "--syscall", "openat", "--key", "lineage",
+			       "--pid", "7", "--path", "/x", "--until", "today", "--session", "ab",
+			       "--format", "json", NULL), 0);
+	assert_int_equal(a.cmd, QCMD_EVENTS);
+	assert_string_equal(a.syscall, "openat");
+	assert_string_equal(a.key, "lineage");
+	assert_int_equal(a.format, QFMT_JSON);
+	/* timeline --follow: the container is optional */
+	assert_int_equal(parse(&a, err, "timeline", "--follow", NULL), 0);
+	assert_int_equal(a.noperands, 0);
+	assert_int_equal(parse(&a, err, "timeline", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "tree", "c", "--filter", "--color", "never", NULL), 0);
+	assert_true(a.run_filter);
+	assert_int_equal(a.color, QCOLOR_NEVER);
+	assert_int_equal(parse(&a, err, "sessions", "--color", "always", NULL), 0);
+	assert_int_equal(a.color, QCOLOR_ALWAYS);
+
+	assert_int_equal(parse(&a, err, "sessions", "--color", "pink", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "search", "--pid", "x", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "search", "--uid", "-1", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "search", "--since", "+1s", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "search", "--path-prefix", "etc", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "search", "--all-sessions", "--last", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "events", "--follow", NULL), -EINVAL);
+	assert_non_null(strstr(err, "events does not take --follow"));
+	assert_int_equal(parse(&a, err, "tree", "c", "--syscall", "x", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, "files", "c", "--exe", "x", NULL), -EINVAL);
 }
 
 static void test_match_container(void **state)
@@ -178,7 +232,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subcommands), cmocka_unit_test(test_help),
 		cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_times),
-		cmocka_unit_test(test_match_container),
+		cmocka_unit_test(test_match_container), cmocka_unit_test(test_search_events_follow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

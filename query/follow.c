@@ -1,0 +1,988 @@
+/* follow.c — `timeline --follow` and `search --follow`: new lines as the listener records
+ * them, for the current session, with process and container context, until Ctrl-C. Reads
+ * only the raw collections (events, proc_events): no filter run needed.
+ *
+ * Two ways to find new documents, both from what FerretDB on PostgreSQL answers from an
+ * index (top-level equality only; a `seq > N` range reads the whole session each time:
+ * measured 5 s at 50k events):
+ *  - a named container (timeline --follow CONTAINER, search --follow --container C): every
+ *    poll asks {session, container: full id} of events and proc_events and prints the
+ *    documents not seen yet in seq order. Cost per poll grows with that container's
+ *    documents, not with the host's. Proc forks/exits carry no container: exits come from
+ *    the audit exit_group.
+ *  - the whole host: every listener document has _id "<session hex>:<seq>", seq one counter
+ *    shared by all raw collections, so this walks seq with _id lookups, FOLLOW_WORKERS in
+ *    flight on their own connections. A seq that stays missing while later ones exist (a
+ *    refused document, a batch still in the spool) is skipped after FOLLOW_GAP_MS; more
+ *    than FOLLOW_BEHIND_MS behind, it jumps to the end. Both are counted and said.
+ * Process context (container, argv, parent) is kept per pid from fork/exec and, for pids
+ * first seen mid-way, looked up once by {session, pid} (an indexed equality).
+ *
+ * Owns its pid table and the lookups' documents. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <string.h>
+#include <time.h>
+
+#include "query.h"
+#include "raw.h"
+#include "schema.h"
+#include "store.h"
+#include "term.h"
+#include "when.h"
+
+#define FOLLOW_IDLE_MS 200  /* poll period when nothing new */
+#define FOLLOW_GAP_MS 2000  /* how long a missing seq may hold up the ones after it */
+#define FOLLOW_AHEAD 32     /* how far ahead to look when a seq is missing */
+#define FOLLOW_WORKERS 8     /* lookups in flight: one store connection each */
+#define FOLLOW_BEHIND_MS 5000 /* further behind than this: jump to the end, counted */
+#define PID_BUCKETS 4096
+#define CHAIN_MAX 32
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct fproc {
+	struct fproc *next;
+	int64_t pid, ppid;
+	char *container; /* NULL: host */
+	char *label;     /* argv of the last exec, or comm */
+	char *exe;
+	bool looked_up;
+};
+
+struct follow;
+
+/* One of the threads that look up seq numbers in parallel (FerretDB answers one equality per
+ * query: parallel queries are the only way to read faster than one round trip a document). */
+struct worker {
+	struct follow *f;
+	struct store *st;
+	pthread_t th;
+	int64_t seq;
+	int hint;  /* collection to try first */
+	int found; /* collection index, -ENOENT, or a store error */
+	bson_t doc;
+	char err[400];
+};
+
+struct follow {
+	struct qctx *ctx;
+	struct worker w[FOLLOW_WORKERS];
+	size_t nworkers;
+	pthread_barrier_t start, done;
+	bool quit;
+	int64_t last_ts;      /* ts of the latest document printed from */
+	int64_t jumped;       /* documents passed over by catch-up jumps */
+	char hex[25];
+	int64_t next_seq;    /* the next seq to print */
+	int last_coll;       /* index into colls of the last hit */
+	int64_t stall_since; /* when next_seq was first found missing, or 0 */
+	int64_t skipped, shown;
+	const char *container; /* timeline --follow CONTAINER (prefix or "host") */
+	char cid[65];          /* the full id: container mode (polls by container) */
+	int64_t base;          /* container mode: seq at start; seen[] is relative to it */
+	uint8_t *seen;
+	size_t nseen;
+	bool search;
+	struct fproc *pids[PID_BUCKETS];
+};
+
+static const char *const colls[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT };
+#define NCOLLS 3
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL); /* a signal ends it early: stop_flag is checked after */
+}
+
+/* ---- pid table ---- */
+
+static struct fproc *pid_get(struct follow *f, int64_t pid, bool create)
+{
+	struct fproc **b = &f->pids[(uint64_t)pid % PID_BUCKETS], *p;
+
+	for (p = *b; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	if (!create)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->ppid = -1;
+	p->next = *b;
+	*b = p;
+	return p;
+}
+
+static void set_str(char **dst, const char *s)
+{
+	char *n;
+
+	if (!s)
+		return;
+	n = strdup(s);
+	if (!n)
+		return;
+	free(*dst);
+	*dst = n;
+}
+
+static void set_container(struct fproc *p, const bson_t *d)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, d, SCHEMA_F_CONTAINER))
+		return;
+	if (BSON_ITER_HOLDS_UTF8(&it))
+		set_str(&p->container, bson_iter_utf8(&it, NULL));
+	else if (BSON_ITER_HOLDS_NULL(&it)) {
+		free(p->container);
+		p->container = NULL;
+	}
+}
+
+static void set_argv_label(struct fproc *p, const bson_t *d)
+{
+	const char **argv = NULL;
+	char buf[2048];
+	int n = doc_strv(d, SCHEMA_F_ARGV, &argv);
+
+	if (n > 0) {
+		fmt_argv(argv, (size_t)n, buf, sizeof(buf));
+		set_str(&p->label, buf);
+	}
+	free(argv);
+}
+
+/* What the store knows of a pid first seen mid-way: its latest exec (proc_events) or the
+ * snapshot, one indexed {session, pid} equality each. */
+static int ctx_lookup(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct fproc *p = data;
+	const char *what = doc_str(d, SCHEMA_F_WHAT);
+
+	(void)ctx;
+	if (what && strcmp(what, "exec"))
+		return 0;
+	set_container(p, d);
+	set_argv_label(p, d);
+	set_str(&p->exe, doc_str(d, "exe"));
+	if (doc_int(d, SCHEMA_F_PPID, -1) >= 0)
+		p->ppid = doc_int(d, SCHEMA_F_PPID, -1);
+	return 0;
+}
+
+static struct fproc *pid_known(struct follow *f, int64_t pid)
+{
+	struct fproc *p = pid_get(f, pid, true);
+	bson_t q = BSON_INITIALIZER;
+
+	if (!p || p->looked_up)
+		return p;
+	p->looked_up = true;
+	BSON_APPEND_OID(&q, SCHEMA_F_SESSION, &f->ctx->session);
+	BSON_APPEND_INT64(&q, SCHEMA_F_PID, pid);
+	if (q_each(f->ctx, SCHEMA_SNAPSHOT, &q, NULL, ctx_lookup, p) == 0)
+		q_each(f->ctx, SCHEMA_PROC_EVENTS, &q, NULL, ctx_lookup, p);
+	f->ctx->err[0] = '\0'; /* context is best effort */
+	bson_destroy(&q);
+	return p;
+}
+
+static void pid_free_all(struct follow *f)
+{
+	for (size_t i = 0; i < PID_BUCKETS; i++) {
+		struct fproc *p = f->pids[i], *n;
+
+		for (; p; p = n) {
+			n = p->next;
+			free(p->container);
+			free(p->label);
+			free(p->exe);
+			free(p);
+		}
+	}
+}
+
+/* ---- the store: one document by seq ---- */
+
+/* Look seq up in collection c on st: 1 and a copy in *ret (bson_destroy it), 0 when
+ * absent, negative with err set on a store failure. */
+static int lookup_on(struct store *st, const char *hex, int c, int64_t seq, bson_t *ret,
+		     char *err, size_t errlen)
+{
+	struct store_cursor *cur = NULL;
+	bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+	const bson_t *doc;
+	char id[64];
+	int r;
+
+	snprintf(id, sizeof(id), "%s:%lld", hex, (long long)seq);
+	BSON_APPEND_UTF8(&q, SCHEMA_F_ID, id);
+	BSON_APPEND_INT64(&opts, "limit", 1);
+	r = store_find(st, colls[c], &q, &opts, &cur, err, errlen);
+	if (r == 0) {
+		r = store_cursor_next(cur, &doc, err, errlen);
+		if (r == 1)
+			bson_copy_to(doc, ret);
+	}
+	store_cursor_free(cur);
+	bson_destroy(&q);
+	bson_destroy(&opts);
+	return r;
+}
+
+static int lookup(struct follow *f, int c, int64_t seq, bson_t *ret)
+{
+	char err[400];
+	int r = lookup_on(f->ctx->st, f->hex, c, seq, ret, err, sizeof(err));
+
+	if (r < 0)
+		q_store_error(f->ctx, r, colls[c], err);
+	return r;
+}
+
+/* Find seq in any raw collection: the index of the collection (doc in *ret), -ENOENT, or a
+ * store error. */
+static int find_seq(struct follow *f, int64_t seq, bson_t *ret, bool with_snapshot)
+{
+	int n = with_snapshot ? NCOLLS : NCOLLS - 1;
+
+	for (int k = 0; k < n; k++) {
+		int c = (f->last_coll + k) % n;
+		int r = lookup(f, c, seq, ret);
+
+		if (r < 0)
+			return r;
+		if (r == 1)
+			return c;
+	}
+	return -ENOENT;
+}
+
+/* The highest seq recorded so far (approximately: gaps may hide a few): doubling, then a
+ * binary search on "exists". */
+static int last_seq(struct follow *f, int64_t *ret)
+{
+	int64_t lo = 0, hi = 1;
+	bson_t d;
+	int r;
+
+	for (;;) {
+		r = find_seq(f, hi, &d, true);
+		/* a missing seq may be a gap (a refused document): look a few further */
+		for (int64_t k = 1; r == -ENOENT && k <= 4; k++)
+			r = find_seq(f, hi + k, &d, true);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return r;
+		bson_destroy(&d);
+		lo = hi;
+		if (hi > INT64_MAX / 4)
+			break;
+		hi *= 2;
+	}
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		r = find_seq(f, mid, &d, true);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (r >= 0) {
+			bson_destroy(&d);
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	*ret = lo;
+	return 0;
+}
+
+/* ---- what to print ---- */
+
+static bool flag_has(const bson_t *d, const char *flag)
+{
+	const char **v = NULL;
+	int n = doc_strv(d, "flags", &v);
+	bool found = false;
+
+	for (int i = 0; i < n && !found; i++)
+		found = v[i] && !strcmp(v[i], flag);
+	free(v);
+	return found;
+}
+
+static bool opened_for_write(const bson_t *d)
+{
+	const char *sc = doc_str(d, SCHEMA_F_SYSCALL);
+
+	return (sc && !strcmp(sc, "creat")) || flag_has(d, "O_WRONLY") || flag_has(d, "O_RDWR") ||
+	       flag_has(d, "O_CREAT") || flag_has(d, "O_TRUNC");
+}
+
+static bool is_open(const char *sc)
+{
+	return sc && (!strcmp(sc, "open") || !strcmp(sc, "openat") || !strcmp(sc, "openat2") ||
+		      !strcmp(sc, "creat"));
+}
+
+/* Does the audit event match search's options (the ones a raw event can answer)? */
+static bool search_match(struct follow *f, const bson_t *d, const struct fproc *p)
+{
+	const struct qargs *a = f->ctx->args;
+	const char *sc = doc_str(d, SCHEMA_F_SYSCALL);
+	char det[8192];
+	bool execve = sc && !strncmp(sc, "execve", 6);
+
+	if (a->pid >= 0 && doc_int(d, SCHEMA_F_PID, -1) != a->pid)
+		return false;
+	if (a->uid >= 0 && doc_int(d, "uid", -1) != a->uid)
+		return false;
+	if (a->path || a->path_prefix || a->path_glob || a->written) {
+		if (!is_open(sc) && !(sc && (!strncmp(sc, "rename", 6) || !strncmp(sc, "unlink", 6))))
+			return false;
+		if (a->written && !(is_open(sc) && opened_for_write(d)))
+			return false;
+		if (!raw_paths_match(d, a))
+			return false;
+	}
+	if (a->exe && !(execve && doc_str(d, "exe") && !strcmp(doc_str(d, "exe"), a->exe)))
+		return false;
+	if (a->argv_sub) {
+		if (!execve)
+			return false;
+		raw_detail(d, det, sizeof(det));
+		if (!strstr(det, a->argv_sub))
+			return false;
+	}
+	(void)p;
+	return true;
+}
+
+/* "2794 sh -c '…' ← 1203 containerd-shim ← 1": the parents known, nearest first. */
+static void chain_text(struct follow *f, const struct fproc *p, char *buf, size_t len)
+{
+	size_t pos = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int64_t pp = p->ppid; pp > 0 && n < CHAIN_MAX && pos < len; n++) {
+		struct fproc *q = pid_known(f, pp);
+
+		/* a container's chain ends at its init or docker-exec entry: their parents are
+		 * the runtime's, on the host */
+		if (!q || (p->container && (!q->container || strcmp(q->container, p->container))))
+			break;
+		pos += (size_t)snprintf(buf + pos, len - pos, " <- %lld %s", (long long)pp,
+					q->label ? q->label : "?");
+		if (pp == 1 || q->ppid == pp)
+			break;
+		pp = q->ppid;
+	}
+}
+
+static void print_line(struct follow *f, int64_t ts, const struct fproc *p, const char *what,
+		       const char *detail, const bson_t *d)
+{
+	struct qctx *ctx = f->ctx;
+	char tbuf[40], cl[16], line[10000], chain[2048];
+
+	f->shown++;
+	if (ctx->args->format == QFMT_JSON) {
+		bson_t j = BSON_INITIALIZER;
+
+		BSON_APPEND_DATE_TIME(&j, "ts", ts);
+		BSON_APPEND_UTF8(&j, "what", what);
+		BSON_APPEND_INT64(&j, "pid", p->pid);
+		if (p->container)
+			BSON_APPEND_UTF8(&j, "container", p->container);
+		else
+			BSON_APPEND_NULL(&j, "container");
+		BSON_APPEND_UTF8(&j, "detail", detail);
+		if (p->label)
+			BSON_APPEND_UTF8(&j, "process", p->label);
+		if (p->ppid >= 0)
+			BSON_APPEND_INT64(&j, "ppid", p->ppid);
+		if (d)
+			BSON_APPEND_DOCUMENT(&j, "raw", d);
+		doc_print_json(ctx, &j);
+		bson_destroy(&j);
+		fflush(ctx->out);
+		return;
+	}
+	fmt_time(ts, ctx->args->utc, false, tbuf, sizeof(tbuf));
+	raw_container_label(p->container, cl, sizeof(cl));
+	snprintf(line, sizeof(line), "%s %s%-12s%s %7lld %-10s %s  %s(%s)%s", tbuf,
+		 term_sgr(ctx->color, p->container ? TS_CYAN : TS_DIM), cl,
+		 term_sgr(ctx->color, TS_RESET), (long long)p->pid, what, detail,
+		 term_sgr(ctx->color, TS_DIM), p->label ? p->label : "?",
+		 term_sgr(ctx->color, TS_RESET));
+	if (!ctx->color) /* escape sequences would be counted as columns: coloured lines wrap */
+		fmt_fit(line, (size_t)ctx->args->width);
+	fprintf(ctx->out, "%s\n", line);
+	if (f->search) {
+		chain_text(f, p, chain, sizeof(chain));
+		if (chain[0]) {
+			snprintf(line, sizeof(line), "             %*s%s", 12, "", chain);
+			if (!ctx->color)
+				fmt_fit(line, (size_t)ctx->args->width);
+			fprintf(ctx->out, "%s\n", line);
+		}
+	}
+	fflush(ctx->out);
+}
+
+static bool want_container(struct follow *f, const struct fproc *p)
+{
+	return raw_container_match(p->container, f->container);
+}
+
+static void on_proc_event(struct follow *f, const bson_t *d)
+{
+	const char *what = doc_str(d, SCHEMA_F_WHAT);
+	int64_t ts = doc_date(d, SCHEMA_F_TS);
+	struct fproc *p, *parent;
+	char det[2100];
+
+	if (!what)
+		return;
+	if (!strcmp(what, "fork")) {
+		int64_t child = doc_int(d, "child_tgid", -1), par = doc_int(d, "parent_tgid", -1);
+
+		if (doc_bool(d, "thread") || child < 0)
+			return;
+		parent = pid_known(f, par);
+		p = pid_get(f, child, true);
+		if (!p || !parent)
+			return;
+		p->looked_up = true;
+		p->ppid = par;
+		free(p->container);
+		p->container = parent->container ? strdup(parent->container) : NULL;
+		free(p->label);
+		p->label = parent->label ? strdup(parent->label) : NULL;
+		if (f->search || !want_container(f, p))
+			return;
+		snprintf(det, sizeof(det), "parent %lld", (long long)par);
+		print_line(f, ts, p, "fork", det, NULL);
+	} else if (!strcmp(what, "exec")) {
+		p = pid_get(f, doc_int(d, SCHEMA_F_TGID, -1), true);
+		if (!p)
+			return;
+		p->looked_up = true;
+		set_container(p, d);
+		set_argv_label(p, d);
+		set_str(&p->exe, doc_str(d, "exe"));
+		if (doc_int(d, SCHEMA_F_PPID, -1) > 0)
+			p->ppid = doc_int(d, SCHEMA_F_PPID, -1);
+		/* the exec line comes from the audit execve (exact argv); this is context */
+	} else if (!strcmp(what, "exit")) {
+		int64_t pid = doc_int(d, SCHEMA_F_PID, -1);
+
+		if (pid != doc_int(d, SCHEMA_F_TGID, -1))
+			return; /* a thread */
+		p = pid_known(f, pid);
+		if (!p || f->search || !want_container(f, p))
+			return;
+		if (doc_int(d, "signal", 0) > 0)
+			snprintf(det, sizeof(det), "killed by signal %lld",
+				 (long long)doc_int(d, "signal", 0));
+		else
+			snprintf(det, sizeof(det), "code %lld", (long long)doc_int(d, "exit_code", -1));
+		print_line(f, ts, p, "exit", det, NULL);
+	}
+}
+
+static void on_event(struct follow *f, const bson_t *d)
+{
+	const char *sc = doc_str(d, SCHEMA_F_SYSCALL), *what = NULL;
+	int64_t pid = doc_int(d, SCHEMA_F_PID, -1);
+	struct fproc *p;
+	char det[8192], res[96];
+	bool ok = doc_bool(d, "success");
+
+	if (!sc || pid < 0)
+		return;
+	/* noise for a live view: data and fd bookkeeping, and what proc events already say */
+	if (!strcmp(sc, "write") || !strcmp(sc, "close") || !strncmp(sc, "clone", 5) ||
+	    !strcmp(sc, "fork") || !strcmp(sc, "vfork") ||
+	    (!strcmp(sc, "exit_group") && (!f->cid[0] || f->search)))
+		return;
+	p = pid_known(f, pid);
+	if (!p)
+		return;
+	set_container(p, d);
+	if (doc_int(d, SCHEMA_F_PPID, -1) > 0)
+		p->ppid = doc_int(d, SCHEMA_F_PPID, -1);
+	if (!strncmp(sc, "execve", 6) && ok) {
+		set_argv_label(p, d);
+		set_str(&p->exe, doc_str(d, "exe"));
+	}
+	if (!p->label && doc_str(d, "comm")) {
+		char c[64];
+
+		snprintf(c, sizeof(c), "{%s}", doc_str(d, "comm"));
+		set_str(&p->label, c);
+	}
+	if (!want_container(f, p))
+		return;
+	if (f->search && !search_match(f, d, p))
+		return;
+	raw_detail(d, det, sizeof(det));
+	if (!strncmp(sc, "execve", 6))
+		what = ok ? "exec" : "exec-fail";
+	else if (is_open(sc))
+		what = !ok ? "open-fail" : opened_for_write(d) ? "write-open" : "open";
+	else if (!strncmp(sc, "rename", 6))
+		what = "rename";
+	else if (!strncmp(sc, "unlink", 6))
+		what = "unlink";
+	else if (!strcmp(sc, "exit_group")) { /* container mode: proc exits carry no container */
+		what = "exit";
+		snprintf(det, sizeof(det), "code %lld", (long long)doc_int(d, "a0", -1));
+	}
+	if (what && (!strcmp(what, "open-fail") || !strcmp(what, "exec-fail"))) {
+		size_t l = strlen(det);
+
+		snprintf(det + l, sizeof(det) - l, " (%s)", raw_result(d, res, sizeof(res)));
+	}
+	if (!what) {
+		raw_result(d, res, sizeof(res));
+		print_line(f, doc_date(d, SCHEMA_F_TS), p, sc, det[0] ? det : res, d);
+		return;
+	}
+	print_line(f, doc_date(d, SCHEMA_F_TS), p, what, det,
+		   f->ctx->args->format == QFMT_JSON ? d : NULL);
+}
+
+static void handle(struct follow *f, int c, const bson_t *d)
+{
+	int64_t ts = doc_date(d, SCHEMA_F_TS);
+
+	f->last_coll = c;
+	f->stall_since = 0;
+	if (ts != FMT_NO_TIME)
+		f->last_ts = ts;
+	if (!strcmp(colls[c], SCHEMA_EVENTS))
+		on_event(f, d);
+	else if (!strcmp(colls[c], SCHEMA_PROC_EVENTS))
+		on_proc_event(f, d);
+	f->next_seq++;
+}
+
+/* Print every document from next_seq on that is there, one lookup at a time (no workers);
+ * returns how many, or an error. */
+static int drain_serial(struct follow *f)
+{
+	int n = 0, c;
+	bson_t d;
+
+	while (!stop_flag) {
+		c = find_seq(f, f->next_seq, &d, false);
+		if (c == -ENOENT)
+			return n;
+		if (c < 0)
+			return c;
+		handle(f, c, &d);
+		bson_destroy(&d);
+		n++;
+	}
+	return n;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct follow *f = w->f;
+
+	for (;;) {
+		pthread_barrier_wait(&f->start);
+		if (f->quit)
+			return NULL;
+		w->found = -ENOENT;
+		for (int k = 0; k < NCOLLS - 1; k++) {
+			int c = (w->hint + k) % (NCOLLS - 1);
+			int r = lookup_on(w->st, f->hex, c, w->seq, &w->doc, w->err, sizeof(w->err));
+
+			if (r < 0 || r == 1) {
+				w->found = r < 0 ? r : c;
+				break;
+			}
+		}
+		pthread_barrier_wait(&f->done);
+	}
+}
+
+static void workers_start(struct follow *f)
+{
+	const struct qargs *a = f->ctx->args;
+	char err[400];
+	size_t n = 0;
+
+	for (; n < FOLLOW_WORKERS; n++) {
+		f->w[n].f = f;
+		if (store_open(a->uri, a->db, &f->w[n].st, err, sizeof(err)) < 0)
+			break;
+	}
+	if (n < 2 || pthread_barrier_init(&f->start, NULL, (unsigned)n + 1) ||
+	    pthread_barrier_init(&f->done, NULL, (unsigned)n + 1)) {
+		for (size_t i = 0; i < n; i++)
+			store_free(f->w[i].st);
+		return; /* one lookup at a time, on the main connection */
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (pthread_create(&f->w[i].th, NULL, worker_main, &f->w[i]) != 0) {
+			/* cannot happen short of resource exhaustion: fall back to serial */
+			fprintf(stderr, "lineage-query: cannot start lookup threads\n");
+			exit(QEXIT_DB_ERROR);
+		}
+	}
+	f->nworkers = n;
+}
+
+static void workers_stop(struct follow *f)
+{
+	if (!f->nworkers)
+		return;
+	f->quit = true;
+	pthread_barrier_wait(&f->start);
+	for (size_t i = 0; i < f->nworkers; i++) {
+		pthread_join(f->w[i].th, NULL);
+		store_free(f->w[i].st);
+	}
+	pthread_barrier_destroy(&f->start);
+	pthread_barrier_destroy(&f->done);
+}
+
+/* Too far behind the listener (the store answers slower than it records): jump to the end
+ * and say how much was passed over, so that the live view stays live. */
+static int catch_up(struct follow *f)
+{
+	int64_t last = 0;
+	int r;
+
+	if (f->last_ts == FMT_NO_TIME || when_now_ms() - f->last_ts < FOLLOW_BEHIND_MS)
+		return 0;
+	r = last_seq(f, &last);
+	if (r < 0)
+		return r;
+	if (last >= f->next_seq) {
+		fprintf(stderr, "lineage-query: %.1f s behind the listener: passing over %lld "
+			"record(s) (seq %lld-%lld) to stay live\n",
+			(double)(when_now_ms() - f->last_ts) / 1000, (long long)(last + 1 - f->next_seq),
+			(long long)f->next_seq, (long long)last);
+		f->jumped += last + 1 - f->next_seq;
+		f->next_seq = last + 1;
+	}
+	f->last_ts = FMT_NO_TIME;
+	return 0;
+}
+
+/* Print every document from next_seq on that is there, FOLLOW_WORKERS lookups at a time;
+ * returns how many, or an error. */
+static int drain(struct follow *f)
+{
+	int n = 0, r;
+
+	if (!f->nworkers)
+		return drain_serial(f);
+	while (!stop_flag) {
+		bool gap = false;
+		size_t got = 0;
+
+		r = 0;
+		for (size_t i = 0; i < f->nworkers; i++) {
+			f->w[i].seq = f->next_seq + (int64_t)i;
+			f->w[i].hint = f->last_coll < NCOLLS - 1 ? f->last_coll : 0;
+		}
+		pthread_barrier_wait(&f->start);
+		pthread_barrier_wait(&f->done);
+		for (size_t i = 0; i < f->nworkers; i++) {
+			struct worker *w = &f->w[i];
+
+			if (w->found >= 0) {
+				if (!gap && r == 0) {
+					handle(f, w->found, &w->doc);
+					got++;
+					n++;
+				}
+				bson_destroy(&w->doc); /* past a gap: asked again next round */
+			} else if (w->found == -ENOENT) {
+				gap = true;
+			} else if (r == 0) {
+				r = q_store_error(f->ctx, w->found, "lookup", w->err);
+			}
+		}
+		if (r < 0)
+			return r;
+		if (got < f->nworkers)
+			return n;
+		r = catch_up(f);
+		if (r < 0)
+			return r;
+	}
+	return n;
+}
+
+/* next_seq is missing: if a later one exists and the gap has lasted FOLLOW_GAP_MS, move
+ * past it. */
+static int maybe_skip_gap(struct follow *f)
+{
+	int64_t now = when_now_ms();
+	bson_t d;
+	int c;
+
+	if (!f->stall_since) {
+		f->stall_since = now;
+		return 0;
+	}
+	if (now - f->stall_since < FOLLOW_GAP_MS)
+		return 0;
+	for (int64_t k = 1; k <= FOLLOW_AHEAD && !stop_flag; k++) {
+		c = find_seq(f, f->next_seq + k, &d, false);
+		if (c == -ENOENT)
+			continue;
+		if (c < 0)
+			return c;
+		bson_destroy(&d);
+		f->skipped += k;
+		f->next_seq += k;
+		break;
+	}
+	f->stall_since = now; /* look again no sooner than FOLLOW_GAP_MS */
+	return 0;
+}
+
+/* ---- container mode: timeline --follow CONTAINER, search --follow --container C ---- */
+
+/* The full id of a container prefix, from docker's own directory on this host (the session
+ * may be unfiltered, and the raw documents are only searchable by the full id). */
+static int full_container_id(const char *prefix, char ret[65])
+{
+	const char *root = getenv("LINEAGE_DOCKER_ROOT");
+	char dir[512];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	if (strlen(prefix) == 64) {
+		snprintf(ret, 65, "%s", prefix);
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/containers", root && *root ? root : "/var/lib/docker");
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (strlen(e->d_name) == 64 && !strncmp(e->d_name, prefix, strlen(prefix))) {
+			snprintf(ret, 65, "%s", e->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	return n == 1 ? 0 : n ? -ENOTUNIQ : -ENOENT;
+}
+
+struct cdoc {
+	int64_t seq;
+	int coll;
+	bson_t *doc;
+};
+
+struct cpoll {
+	struct follow *f;
+	int coll;
+	struct cdoc *v;
+	size_t n;
+};
+
+static bool seen_get(struct follow *f, int64_t seq)
+{
+	size_t i = (size_t)(seq - f->base);
+
+	return i < f->nseen * 8 && (f->seen[i / 8] >> (i % 8) & 1);
+}
+
+static int seen_set(struct follow *f, int64_t seq)
+{
+	size_t i = (size_t)(seq - f->base);
+
+	if (i >= f->nseen * 8) {
+		size_t nn = (i / 8 + 1) * 2;
+		uint8_t *ns = realloc(f->seen, nn);
+
+		if (!ns)
+			return -ENOMEM;
+		memset(ns + f->nseen, 0, nn - f->nseen);
+		f->seen = ns;
+		f->nseen = nn;
+	}
+	f->seen[i / 8] |= (uint8_t)(1u << (i % 8));
+	return 0;
+}
+
+static int collect(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct cpoll *p = data;
+	int64_t seq = doc_int(d, SCHEMA_F_SEQ, -1);
+	struct cdoc *nv;
+
+	(void)ctx;
+	if (seq <= p->f->base || seen_get(p->f, seq))
+		return 0;
+	nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	p->v = nv;
+	p->v[p->n++] = (struct cdoc){ seq, p->coll, bson_copy(d) };
+	return 0;
+}
+
+static int cmp_cdoc(const void *a, const void *b)
+{
+	const struct cdoc *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* One poll: every document of the container (an indexed equality: its cost grows with the
+ * container's documents, not with the host's), the unseen ones printed in seq order. */
+static int poll_container(struct follow *f)
+{
+	struct cpoll p = { .f = f };
+	bson_t q = BSON_INITIALIZER;
+	int r = 0;
+
+	BSON_APPEND_OID(&q, SCHEMA_F_SESSION, &f->ctx->session);
+	BSON_APPEND_UTF8(&q, SCHEMA_F_CONTAINER, f->cid);
+	for (int c = 0; c < NCOLLS - 1 && r == 0 && !stop_flag; c++) {
+		p.coll = c;
+		r = q_each(f->ctx, colls[c], &q, NULL, collect, &p);
+	}
+	if (p.n)
+		qsort(p.v, p.n, sizeof(*p.v), cmp_cdoc);
+	for (size_t i = 0; i < p.n; i++) {
+		if (r == 0 && !stop_flag) {
+			if (p.v[i].coll == 0)
+				on_event(f, p.v[i].doc);
+			else
+				on_proc_event(f, p.v[i].doc);
+			r = seen_set(f, p.v[i].seq);
+			if (p.v[i].seq >= f->next_seq)
+				f->next_seq = p.v[i].seq + 1;
+		}
+		bson_destroy(p.v[i].doc);
+	}
+	free(p.v);
+	bson_destroy(&q);
+	return r;
+}
+
+static int session_end(struct qctx *ctx, const bson_t *d, void *data)
+{
+	(void)ctx;
+	*(int64_t *)data = doc_date(d, SCHEMA_F_ENDED_AT);
+	return 0;
+}
+
+int cmd_follow(struct qctx *ctx)
+{
+	const struct qargs *a = ctx->args;
+	struct follow *f = calloc(1, sizeof(*f));
+	struct sigaction sa = { .sa_handler = on_signal };
+	int64_t last = 0;
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	f->ctx = ctx;
+	f->search = a->cmd == QCMD_SEARCH;
+	f->container = f->search ? a->container : (a->noperands ? a->operand[0] : NULL);
+	bson_oid_to_string(&ctx->session, f->hex);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (f->container && strcmp(f->container, "host")) {
+		r = full_container_id(f->container, f->cid);
+		if (r < 0) {
+			snprintf(ctx->err, sizeof(ctx->err), "container '%s' %s on this host",
+				 f->container, r == -ENOTUNIQ ? "is ambiguous" : "not found");
+			ctx->status = QEXIT_NOT_FOUND;
+			goto out;
+		}
+	}
+	{
+		bson_t q = BSON_INITIALIZER;
+		int64_t ended = FMT_NO_TIME;
+		char tb[40];
+
+		BSON_APPEND_OID(&q, SCHEMA_F_ID, &ctx->session);
+		r = q_each(ctx, SCHEMA_SESSIONS, &q, NULL, session_end, &ended);
+		bson_destroy(&q);
+		if (r < 0)
+			goto out;
+		if (ended != FMT_NO_TIME)
+			fprintf(stderr, "lineage-query: session %s ended at %s: no listener records "
+				"into it now (start one, or follow --session of a running one)\n",
+				f->hex, fmt_time(ended, a->utc, true, tb, sizeof(tb)));
+	}
+	r = last_seq(f, &last);
+	if (r < 0)
+		goto out;
+	f->next_seq = last + 1;
+	f->base = last;
+	f->last_ts = FMT_NO_TIME;
+	if (!f->cid[0])
+		workers_start(f);
+	fprintf(stderr, "lineage-query: following session %s from seq %lld (Ctrl-C to stop)\n",
+		f->hex, (long long)f->next_seq);
+	if (a->format == QFMT_TEXT)
+		fprintf(ctx->out, "%s%-12s %-12s %7s %-10s %s%s\n", term_sgr(ctx->color, TS_BOLD),
+			"TIME", "CONTAINER", "PID", "WHAT", "DETAIL  (process)",
+			term_sgr(ctx->color, TS_RESET));
+	fflush(ctx->out);
+	while (!stop_flag && f->cid[0]) {
+		r = poll_container(f);
+		if (r < 0)
+			goto out;
+		sleep_ms(FOLLOW_IDLE_MS);
+	}
+	while (!stop_flag) {
+		r = drain(f);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		r = maybe_skip_gap(f);
+		if (r < 0)
+			goto out;
+		sleep_ms(FOLLOW_IDLE_MS);
+	}
+	r = 0;
+	fprintf(stderr, "lineage-query: stopped after seq %lld: %lld line(s)%s", 
+		(long long)f->next_seq - 1, (long long)f->shown, f->skipped || f->jumped ? "," : "\n");
+	if (f->skipped || f->jumped)
+		fprintf(stderr, " %lld seq number(s) never arrived, %lld passed over to keep up\n",
+			(long long)f->skipped, (long long)f->jumped);
+out:
+	workers_stop(f);
+	free(f->seen);
+	pid_free_all(f);
+	free(f);
+	return r;
+}
