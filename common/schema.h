@@ -55,4 +55,9 @@
 #define SCHEMA_F_PROC_KEY "key" /* processes: "pid@start" */
 #define SCHEMA_F_PATH "path"	/* files */
 
+/* --- issue 18: a session opened or closed while the database is away ----------------------- */
+/* Spool label (not a collection) of close records: {_id: session ObjectId, ended_at, counters}
+ * that the writer applies as a $set on the sessions document when it replays them. */
+#define SCHEMA_SPOOL_SESSION_CLOSE "sessions-close"
+
 #endif
