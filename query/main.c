@@ -8,6 +8,7 @@
 #include "args.h"
 #include "query.h"
 #include "store.h"
+#include "version.h"
 
 #define COMMON_OPTS                                                                          \
 	"  --uri URI        MongoDB URI (default $LINEAGE_MONGODB_URI or " STORE_DEFAULT_URI ")\n" \
@@ -27,6 +28,7 @@
 static const char *const help[] = {
 	[QCMD_NONE] =
 		"usage: lineage-query [OPTIONS] SUBCOMMAND [ARGS]\n"
+		"       lineage-query --version\n"
 		"Answer forensic questions from lineage-filter's output (processes, containers,\n"
 		"files) and the listener's sessions and events in MongoDB.\n\n"
 		"Subcommands (lineage-query SUBCOMMAND --help for each):\n"
@@ -96,6 +98,10 @@ int main(int argc, char **argv)
 	char err[512];
 	int r;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) { /* issue 18 */
+		printf("lineage-query %s\n", LINEAGE_VERSION);
+		return QEXIT_OK;
+	}
 	if (qargs_parse(argc, argv, &a, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lineage-query: %s\n(lineage-query --help for usage)\n", err);
 		return QEXIT_USAGE;
