@@ -22,7 +22,7 @@ import time
 from bson import ObjectId
 
 from lib import (FILTER, Listener, PrivateFerret, audit_config, audit_restore, check, finish,
-                 read_spool, spool_files)
+                 spool_files)
 
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
 DB = f"lineage_test_outage_start_{os.getpid()}"
@@ -54,30 +54,61 @@ def session_of(listener):
     return m.group(1) if m else None
 
 
-def spool_docs():
-    """read_spool while a listener may rename segments: retry when a file moves away."""
+def spool_docs(prefix):
+    """The spool's documents of collections starting with prefix (decoding everything would
+    take minutes on a busy host), read while a listener may rename segments."""
     for _ in range(50):
         try:
-            return read_spool(spool)[0] if os.path.isdir(spool) else {}
+            out = {}
+            for name in os.listdir(spool):
+                if name.startswith(prefix + "."):
+                    for d in read_spool_file(os.path.join(spool, name)):
+                        out.setdefault(prefix, []).append(d)
+            return out.get(prefix, [])
         except FileNotFoundError:
             time.sleep(0.05)
     raise RuntimeError("spool kept changing under the reader")
 
 
-def wait_spooled(what, timeout=15):
-    """The listener spools batches every 100 ms; wait until the spool stops growing."""
-    deadline, last = time.time() + timeout, None
-    while time.time() < deadline:
-        time.sleep(1.0)
-        docs = spool_docs()
-        n = sum(len(v) for v in docs.values())
-        if n and n == last:
+def read_spool_file(path):
+    import struct
+    import bson
+    data, off, docs = open(path, "rb").read(), 0, []
+    while off + 4 <= len(data):
+        n = struct.unpack_from("<i", data, off)[0]
+        if n < 5 or off + n > len(data):
             break
-        last = n
-    print(f"{what}: {last} documents in the spool")
+        docs.append(bson.decode(data[off:off + n]))
+        off += n
+    return docs
 
 
-def wait_drained(timeout=120):
+def wait_spooled(phase, since, timeout=120):
+    """Until the phase's last file and last exec are in the spool (bytes of an event segment
+    written since the phase began): the queue is FIFO, so the rest of the phase is there too.
+    Raw BSON strings are searched, nothing decoded."""
+    markers = [f"{work}/{phase}-{N_FILES - 1}".encode(), f"{phase}-x{N_EXECS - 1}\0".encode()]
+    deadline, t0 = time.time() + timeout, time.time()
+    while time.time() < deadline:
+        seen = set()
+        for name in os.listdir(spool):
+            path = os.path.join(spool, name)
+            try:
+                if not name.startswith("events.") or os.stat(path).st_mtime < since:
+                    continue
+                data = open(path, "rb").read()
+            except FileNotFoundError:
+                continue
+            seen.update(m for m in markers if m in data)
+        if len(seen) == len(markers):
+            print(f"workload {phase}: all in the spool {time.time() - t0:.1f} s after it ended")
+            return True
+        time.sleep(0.3)
+    check(False, f"workload {phase} reached the spool")
+    return False
+
+
+def wait_drained(timeout=300):
     deadline = time.time() + timeout
     while spool_files(spool) and time.time() < deadline:
         time.sleep(0.2)
@@ -103,10 +134,10 @@ try:
     check(sid1 is not None, f"listener 1 records with the database down (session {sid1})")
     check("the session document and what follows go to the spool" in L1.log(),
           "listener 1 says the session goes to the spool")
+    t = time.time() - 1
     workload("A")
-    wait_spooled("after workload A")
-    spooled = spool_docs()
-    check(any(str(d.get("_id")) == sid1 for d in spooled.get("sessions", [])),
+    wait_spooled("A", t)
+    check(any(str(d.get("_id")) == sid1 for d in spool_docs("sessions")),
           "listener 1's session document is in the spool")
     L1.proc.kill()
     rc1 = L1.proc.wait(timeout=30)
@@ -118,8 +149,9 @@ try:
     L2.start()
     sid2 = session_of(L2)
     check(sid2 is not None and sid2 != sid1, f"listener 2 starts, database still down ({sid2})")
+    t = time.time() - 1
     workload("B")
-    wait_spooled("after workload B")
+    wait_spooled("B", t)
     fdb.start()
     t_up = time.time()
     left = wait_drained()
@@ -137,14 +169,14 @@ try:
     L3.lock = L1.lock
     L3.start()
     sid3 = session_of(L3)
+    t = time.time() - 1
     workload("D")
-    wait_spooled("after workload D")
+    wait_spooled("D", t)
     rc3 = L3.stop(keep_lock=True, timeout=90)
     log3 = L3.log()
     check(rc3 == 0, f"listener 3 stopped during the outage with exit 0 ({rc3})")
     check("close record spooled" in log3, "listener 3 spooled its session close")
-    spooled = spool_docs()
-    closes = spooled.get("sessions-close", [])
+    closes = spool_docs("sessions-close")
     check(len(closes) == 1 and str(closes[0].get("_id")) == sid3 and closes[0].get("ended_at"),
           f"the spool holds listener 3's close record ({closes})")
     fdb.start()
@@ -193,19 +225,19 @@ for phase in "ABCD":
     for j in range(N_EXECS):
         expected[("exec", f"{phase}-x{j}")] = 0
 found_in = {}
-for phase, pid in shells.items():
-    for ev in d.events.find({"$or": [{"pid": pid}, {"ppid": pid}]},
-                            {"syscall": 1, "paths": 1, "argv": 1, "session": 1}):
-        keys = []
-        if ev.get("syscall") in ("open", "openat", "creat", "openat2"):
-            keys = [("open", p.get("name")) for p in ev.get("paths") or []]
-        elif ev.get("syscall") == "execve" and len(ev.get("argv") or []) == 2:
-            keys = [("exec", ev["argv"][1])]
-        for k in set(keys):
-            if k in expected:
-                expected[k] += 1
-                found_in.setdefault(str(ev.get("session")), 0)
-                found_in[str(ev.get("session"))] += 1
+pids = list(shells.values())
+for ev in d.events.find({"$or": [{"pid": {"$in": pids}}, {"ppid": {"$in": pids}}]},
+                        {"syscall": 1, "paths": 1, "argv": 1, "session": 1}, batch_size=10000):
+    keys = []
+    if ev.get("syscall") in ("open", "openat", "creat", "openat2"):
+        keys = [("open", p.get("name")) for p in ev.get("paths") or []]
+    elif ev.get("syscall") == "execve" and len(ev.get("argv") or []) == 2:
+        keys = [("exec", ev["argv"][1])]
+    for k in set(keys):
+        if k in expected:
+            expected[k] += 1
+            found_in.setdefault(str(ev.get("session")), 0)
+            found_in[str(ev.get("session"))] += 1
 missing = [k for k, n in expected.items() if n == 0]
 twice = [k for k, n in expected.items() if n > 1]
 print(f"MEASURED workload events: {len(expected)} expected, {len(expected) - len(missing)} stored, "
@@ -224,8 +256,10 @@ f = subprocess.run([FILTER, "--uri", fdb.uri, "--db", DB, "--session", sid2, "-q
                    capture_output=True, text=True, timeout=600)
 check(f.returncode == 0, f"lineage-filter rebuilds session 2 ({f.returncode} {f.stderr[-500:]})")
 s2 = d.sessions.find_one({"_id": ObjectId(sid2)}) or {}
-procs = s2.get("filter", {}).get("processes")
-n_procs = d[procs].count_documents({}) if procs else 0
+# the output's place: the session's filter pointer (schema.h), else the shared collection
+procs = (s2.get("filter") or {}).get("processes")
+n_procs = (d[procs].count_documents({}) if procs else
+           d.processes.count_documents({"session": ObjectId(sid2)}))
 check(n_procs > 0, f"the filter's output for session 2 has processes ({n_procs})")
 fdb.client().drop_database(DB)
 finish("outage_start")
