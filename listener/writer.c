@@ -573,8 +573,9 @@ static void put_session_doc(struct writer *w, bool try_db)
 		try_reconnect(w);
 	if (!try_db || !w->db_up || insert_docs(w, SCHEMA_SESSIONS, &w->session_doc, 1, false) < 0) {
 		spool_docs(w, SCHEMA_SESSIONS, &w->session_doc, 1);
-		log_warn("store: the database is away; the session document and what follows go to "
-			 "the spool %s until it answers", spool_dir(w->sp));
+		if (try_db)
+			log_warn("store: the database is away; the session document and what follows "
+				 "go to the spool %s until it answers", spool_dir(w->sp));
 	}
 	bson_destroy(w->session_doc);
 	w->session_doc = NULL;
