@@ -33,6 +33,10 @@ struct options {
 	unsigned batch_age_ms;
 	pid_t exclude[AUDIT_SOURCE_MAX_EXCLUDE];
 	size_t n_exclude;
+	/* not options: filled by main.c's scan for a local PostgreSQL's postmaster (main's
+	 * issue 15 work), kept here so that the merge finds its fields */
+	pid_t exclude_children[AUDIT_SOURCE_MAX_EXCLUDE];
+	size_t n_exclude_children;
 	const char *config;  /* the config file read, or NULL */
 	char **owned;        /* strings read from the config file (options_release frees) */
 	size_t n_owned;
