@@ -78,5 +78,9 @@
 #define SCHEMA_F_INHERITED "inherited"	     /* true: an fd the process got at fork, first
 					      * written through here; open = the fork */
 #define SCHEMA_F_INHERITED_FROM "inherited_from" /* process key of the opener */
+/* --- issue 18: a session opened or closed while the database is away ----------------------- */
+/* Spool label (not a collection) of close records: {_id: session ObjectId, ended_at, counters}
+ * that the writer applies as a $set on the sessions document when it replays them. */
+#define SCHEMA_SPOOL_SESSION_CLOSE "sessions-close"
 
 #endif

@@ -659,3 +659,27 @@ out:
 	bson_strfreev(names);
 	return r;
 }
+int store_session_set(struct store *st, const bson_oid_t *id, const bson_t *fields,
+		      bool *ret_matched, char *err, size_t errlen)
+{
+	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, SCHEMA_SESSIONS);
+	bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, reply;
+	bson_iter_t it;
+	bson_error_t e;
+	int r = 0;
+
+	BSON_APPEND_OID(&sel, "_id", id);
+	BSON_APPEND_DOCUMENT(&upd, "$set", fields);
+	if (!mongoc_collection_update_one(c, &sel, &upd, NULL, &reply, &e)) {
+		set_err(err, errlen, "update of sessions failed: %s%s", e.message, "");
+		r = errno_of(&e);
+	} else if (ret_matched) {
+		*ret_matched = bson_iter_init_find(&it, &reply, "matchedCount") &&
+			       bson_iter_as_int64(&it) > 0;
+	}
+	bson_destroy(&reply);
+	bson_destroy(&sel);
+	bson_destroy(&upd);
+	mongoc_collection_destroy(c);
+	return r;
+}

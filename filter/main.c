@@ -19,6 +19,7 @@
 #include "rootfs.h"
 #include "store.h"
 #include "tree.h"
+#include "version.h"
 
 enum {
 	EXIT_OK = 0,
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 		"                 then %s)\n"
 		"  -q, --quiet    no progress on stderr\n"
 		"  -h, --help     this text\n"
+		"  --version      the version\n"
 		"Exit status: 0 ok, 1 usage, 2 database unreachable, 3 session not found,\n"
 		"4 the database refused a query or write.\n",
 		STORE_DEFAULT_URI, STORE_DEFAULT_DB, DOCKER_META_DOCKER_ROOT,
@@ -142,6 +144,7 @@ int main(int argc, char **argv)
 		{ "runtime-root", required_argument, NULL, 'R' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *uri = NULL, *db = NULL, *sid_arg = NULL;
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
 		case 'R': runtime_root = optarg; break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("lineage-filter %s\n", LINEAGE_VERSION); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}

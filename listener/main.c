@@ -3,7 +3,6 @@
  * proc_doc, with /proc enrichment), the writer thread stores; the main thread handles
  * signals, prints stats, polls the kernel's lost counter and owns the session document. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -25,29 +24,17 @@
 #include "jsonl_out.h"
 #include "log.h"
 #include "num.h"
+#include "options.h"
 #include "proc_connector.h"
 #include "proc_doc.h"
 #include "procfs.h"
 #include "schema.h"
 #include "store.h"
 #include "syscalls.h"
+#include "version.h"
 #include "writer.h"
 
-#define LISTENER_VERSION "0.1.0"
-
-struct options {
-	const char *uri, *db, *spool_dir, *jsonl;
-	bool multicast, audit_write, no_db, no_proc, no_audit;
-	uint32_t backlog_limit, backlog_wait;
-	int rcvbuf, proc_rcvbuf;
-	unsigned stats_interval, asm_timeout_ms, stop_timeout_ms;
-	size_t queue_max, queue_bytes, batch_max, cache_max;
-	unsigned batch_age_ms;
-	pid_t exclude[AUDIT_SOURCE_MAX_EXCLUDE];
-	size_t n_exclude;
-	pid_t exclude_children[AUDIT_SOURCE_MAX_EXCLUDE]; /* a local PostgreSQL's postmaster */
-	size_t n_exclude_children;
-};
+#define LISTENER_VERSION LINEAGE_VERSION
 
 struct counters {
 	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign, audit_runts,
@@ -362,39 +349,6 @@ static void *proc_thread(void *arg)
 
 /* ---- set-up ---- */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: lineage-listener [OPTIONS]\n"
-		"Record process and file activity of this host and its containers into MongoDB.\n"
-		"Needs root. Stop with SIGINT/SIGTERM; SIGHUP reopens the --jsonl file.\n\n"
-		"  --uri URI            MongoDB URI (default $LINEAGE_MONGODB_URI or %s)\n"
-		"  --db NAME            database (default %s)\n"
-		"  --no-db              do not write to MongoDB (use with --jsonl)\n"
-		"  --jsonl FILE         also write every document as a JSON line to FILE (- = stdout)\n"
-		"  --spool DIR          where batches wait while MongoDB is away (default %s)\n"
-		"  --multicast          read a copy of audit beside another audit daemon; change nothing\n"
-		"  --no-write           leave write(2) out of the audit rules\n"
-		"  --no-proc            do not read the proc connector\n"
-		"  --backlog-limit N    kernel audit queue length (default 8192)\n"
-		"  --backlog-wait J     jiffies an audited task may block when the queue is full\n"
-		"                       (default 60; 0 = never block, the kernel counts lost instead)\n"
-		"  --rcvbuf BYTES       socket receive buffers (default 16777216)\n"
-		"  --proc-rcvbuf BYTES  the proc connector's alone (default: --rcvbuf)\n"
-		"  --exclude-pid PID    never record this process (repeatable; the listener and local\n"
-		"                       mongod/ferretdb servers are always excluded)\n"
-		"  --stats-interval S   seconds between stats lines on stderr (default 10; 0 = off)\n"
-		"  --batch N            documents per insert (default 500)\n"
-		"  --batch-age MS       oldest document age before a batch is sent (default 200)\n"
-		"  --queue-max N        documents queued in memory before spooling (default 100000)\n"
-		"  --print-audit-config print the kernel audit status and rules, then exit\n"
-		"  -v, --verbose        debug logging\n"
-		"  -h, --help           this text\n"
-		"  --version            version\n\n"
-		"Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n",
-		STORE_DEFAULT_URI, STORE_DEFAULT_DB, "/var/lib/lineage/spool");
-}
-
 /* Whether pid's comm is name (read from /proc; false when unreadable). */
 static bool comm_is(pid_t pid, const char *name)
 {
@@ -429,105 +383,6 @@ static int scan_db_servers(void *opaque, const struct procfs_proc *p)
 	    o->n_exclude_children < AUDIT_SOURCE_MAX_EXCLUDE) {
 		o->exclude[o->n_exclude++] = p->tgid;
 		o->exclude_children[o->n_exclude_children++] = p->tgid;
-	}
-	return 0;
-}
-
-static int parse_args(int argc, char **argv, struct options *o)
-{
-	enum { OPT_URI = 256, OPT_DB, OPT_NODB, OPT_JSONL, OPT_SPOOL, OPT_MCAST, OPT_NOWRITE, OPT_NOPROC,
-	       OPT_BLIMIT, OPT_BWAIT, OPT_RCVBUF, OPT_EXCL, OPT_STATS, OPT_BATCH, OPT_BAGE, OPT_QMAX, OPT_PRINT,
-	       OPT_VERSION, OPT_PRCVBUF };
-	static const struct option opts[] = {
-		{ "uri", required_argument, NULL, OPT_URI },
-		{ "db", required_argument, NULL, OPT_DB },
-		{ "no-db", no_argument, NULL, OPT_NODB },
-		{ "jsonl", required_argument, NULL, OPT_JSONL },
-		{ "spool", required_argument, NULL, OPT_SPOOL },
-		{ "multicast", no_argument, NULL, OPT_MCAST },
-		{ "no-write", no_argument, NULL, OPT_NOWRITE },
-		{ "no-proc", no_argument, NULL, OPT_NOPROC },
-		{ "backlog-limit", required_argument, NULL, OPT_BLIMIT },
-		{ "backlog-wait", required_argument, NULL, OPT_BWAIT },
-		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
-		{ "exclude-pid", required_argument, NULL, OPT_EXCL },
-		{ "stats-interval", required_argument, NULL, OPT_STATS },
-		{ "batch", required_argument, NULL, OPT_BATCH },
-		{ "batch-age", required_argument, NULL, OPT_BAGE },
-		{ "queue-max", required_argument, NULL, OPT_QMAX },
-		{ "print-audit-config", no_argument, NULL, OPT_PRINT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "proc-rcvbuf", required_argument, NULL, OPT_PRCVBUF },
-		{ NULL, 0, NULL, 0 },
-	};
-	uint64_t v;
-	int c;
-
-	*o = (struct options){
-		.spool_dir = "/var/lib/lineage/spool",
-		.audit_write = true,
-		.backlog_limit = 8192,
-		.backlog_wait = 60,
-		.rcvbuf = 16 << 20,
-		.stats_interval = 10,
-		.asm_timeout_ms = 2000,
-		.stop_timeout_ms = 20000,
-		.queue_max = 100000,
-		.queue_bytes = 256u << 20,
-		.batch_max = 500,
-		.batch_age_ms = 200,
-		.cache_max = 4096,
-	};
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_URI: o->uri = optarg; break;
-		case OPT_DB: o->db = optarg; break;
-		case OPT_NODB: o->no_db = true; break;
-		case OPT_JSONL: o->jsonl = optarg; break;
-		case OPT_SPOOL: o->spool_dir = optarg; break;
-		case OPT_MCAST: o->multicast = true; break;
-		case OPT_NOWRITE: o->audit_write = false; break;
-		case OPT_NOPROC: o->no_proc = true; break;
-		case OPT_PRINT: return 3;
-		case 'v': log_init("lineage-listener", LOG_DEBUG); break;
-		case 'h': usage(stdout); return 1;
-		case OPT_VERSION: printf("lineage-listener %s\n", LISTENER_VERSION); return 1;
-		case OPT_BLIMIT: case OPT_BWAIT: case OPT_RCVBUF: case OPT_EXCL: case OPT_STATS:
-		case OPT_BATCH: case OPT_BAGE: case OPT_QMAX: case OPT_PRCVBUF:
-			if (num_parse_u64(optarg, INT_MAX, &v) < 0) {
-				const struct option *op = opts;
-
-				while (op->name && op->val != c)
-					op++;
-				fprintf(stderr, "lineage-listener: --%s: not a number in range: '%s'\n",
-					op->name ? op->name : "?", optarg);
-				return -1;
-			}
-			if (c == OPT_BLIMIT) o->backlog_limit = v;
-			else if (c == OPT_BWAIT) o->backlog_wait = v;
-			else if (c == OPT_RCVBUF) o->rcvbuf = v;
-			else if (c == OPT_STATS) o->stats_interval = v;
-			else if (c == OPT_BATCH) o->batch_max = v ? v : 1;
-			else if (c == OPT_BAGE) o->batch_age_ms = v;
-			else if (c == OPT_QMAX) o->queue_max = v ? v : 1;
-			else if (c == OPT_PRCVBUF) o->proc_rcvbuf = v;
-			else if (o->n_exclude < AUDIT_SOURCE_MAX_EXCLUDE - 2)
-				o->exclude[o->n_exclude++] = v;
-			break;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "lineage-listener: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -1;
-	}
-	if (o->no_db && !o->jsonl) {
-		fprintf(stderr, "lineage-listener: --no-db needs --jsonl FILE, or nothing is recorded\n");
-		return -1;
 	}
 	return 0;
 }
@@ -673,11 +528,15 @@ int main(int argc, char **argv)
 	int rc = 1, r;
 
 	log_init("lineage-listener", LOG_INFO);
-	r = parse_args(argc, argv, &l->opt);
-	if (r == 3)
+	r = options_parse(argc, argv, &l->opt, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "lineage-listener: %s\n", err);
+	if (r == OPTIONS_PRINT_AUDIT)
 		return print_audit_config();
-	if (r != 0)
+	if (r != OPTIONS_RUN)
 		return r > 0 ? 0 : 2;
+	if (l->opt.verbose)
+		log_init("lineage-listener", LOG_DEBUG);
 	if (geteuid() != 0)
 		log_warn("not running as root: audit and the proc connector will refuse");
 
@@ -704,17 +563,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* The session document first: a listener that cannot tell where it writes says so now. */
-	if (!l->opt.no_db) {
-		if (store_open(l->opt.uri, l->opt.db, &st, err, sizeof(err)) < 0) {
-			log_err("%s", err);
-			rc = 2;
-			goto out;
-		}
-		if (store_ping(st, err, sizeof(err)) < 0) {
-			log_err("%s", err);
-			goto out;
-		}
+	/* A URI that does not parse is a usage error; an unreachable database is not: the
+	 * writer spools until it answers (issue 18). */
+	if (!l->opt.no_db && store_open(l->opt.uri, l->opt.db, &st, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		rc = 2;
+		goto out;
 	}
 
 	/* Audit before the writer's first insert, so the kernel already excludes us. */
@@ -741,8 +595,6 @@ int main(int argc, char **argv)
 				 "configuration: deleted %d of its rules%s", stale,
 				 from_state ? ", will restore the status it had saved" : "");
 	}
-	if (st && (r = store_create_indexes(st, err, sizeof(err))) < 0)
-		log_warn("store: %s", err);
 	{
 		struct audit_status s;
 
@@ -819,16 +671,9 @@ int main(int argc, char **argv)
 	bson_append_document_end(&info, &scope);
 
 	if (st) {
-		if (store_session_open(st, &l->meta.session, &info, err, sizeof(err)) < 0) {
-			log_err("store: %s", err);
-			goto out;
-		}
-		session_open = true;
-
-		/* from here on a failure still closes the session document (at stop) */
 		if ((r = mkdir_p(l->opt.spool_dir, 0700)) < 0) {
 			log_err("spool: cannot create %s: %s", l->opt.spool_dir, strerror(-r));
-			goto stop;
+			goto out;
 		}
 		memset(&wcfg, 0, sizeof(wcfg));
 		wcfg.uri = l->opt.uri;
@@ -838,7 +683,18 @@ int main(int argc, char **argv)
 		wcfg.queue_max_bytes = l->opt.queue_bytes;
 		wcfg.batch_max = l->opt.batch_max;
 		wcfg.batch_age_ms = l->opt.batch_age_ms;
-		if ((r = writer_new(&wcfg, &l->writer)) < 0 || (r = writer_start(l->writer)) < 0) {
+		wcfg.create_indexes = true;
+		if ((r = writer_new(&wcfg, &l->writer)) < 0) {
+			log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
+			goto out;
+		}
+		/* stored or spooled before anything else; from here on the session is closed */
+		if ((r = writer_session_open(l->writer, &l->meta.session, &info)) < 0) {
+			log_err("writer: session document: %s", strerror(-r));
+			goto out;
+		}
+		session_open = true;
+		if ((r = writer_start(l->writer)) < 0) {
 			log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
 			goto stop;
 		}
@@ -906,9 +762,13 @@ stop:
 	print_stats(l);
 	if (session_open) {
 		append_counters(l, &closing);
-		if (store_session_close(st, &l->meta.session, &closing, err, sizeof(err)) < 0) {
+		r = writer_session_close(l->writer, &l->meta.session, &closing, err, sizeof(err));
+		if (r < 0) {
 			log_err("store: closing the session document failed: %s", err);
 			rc = 1;
+		} else if (r == 1) {
+			log_warn("session %s: close record spooled in %s; applied when the database "
+				 "answers", l->meta.session_hex, l->opt.spool_dir);
 		}
 	}
 out:

@@ -2,9 +2,11 @@
  * queue, the spool, the store client (used only by the writer thread once started) and the
  * per-collection batches. Logs here, rate-limited, because this is where errors are handled.
  *
- * Loop: reconnect when due (ping with backoff) → replay one spool segment when the database
- * is up → pop the queue (waiting at most until the next batch is due) → insert full or
- * old-enough batches, or spool them while the database is away. */
+ * Start: the sessions document first (stored, or spooled when the database is away). Loop:
+ * reconnect when due (ping with backoff; on success close the open spool segments and, the
+ * first time, create the indexes) → replay one spool segment when the database is up → pop
+ * the queue (waiting at most until the next batch is due) → insert full or old-enough
+ * batches, or spool them while the database is away. */
 #include "writer.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 
 #include "log.h"
 #include "queue.h"
+#include "schema.h"
 #include "spool.h"
 #include "store.h"
 
@@ -48,7 +51,9 @@ struct writer {
 
 	struct queue *q;
 	struct spool *sp;
-	struct store *st; /* the writer thread's only */
+	struct store *st; /* the writer thread's only (the caller's again after writer_stop) */
+	bson_t *session_doc; /* writer_session_open()'s, until stored or spooled */
+	bool create_indexes, indexes_done;
 
 	pthread_t thread;
 	bool started, stopped;
@@ -141,6 +146,7 @@ int writer_new(const struct writer_config *cfg, struct writer **ret)
 	pthread_mutex_init(&w->submit_log_lock, NULL);
 	w->batch_max = cfg->batch_max ? cfg->batch_max : 500;
 	w->batch_age_ms = cfg->batch_age_ms ? cfg->batch_age_ms : 200;
+	w->create_indexes = cfg->create_indexes;
 	w->uri = uri_with_socket_timeout(cfg->uri ? cfg->uri : store_default_uri());
 	w->db = cfg->db ? strdup(cfg->db) : NULL;
 	w->spool_dir = strdup(cfg->spool_dir);
@@ -261,6 +267,18 @@ static void try_reconnect(struct writer *w)
 	}
 	if (w->next_try_ms)
 		log_info("store: %s answers again; replaying the spool", store_uri(w->st));
+	/* Segments still open would be listed only after the closed ones: close them, so that
+	 * the replay goes by segment number, the order things were spooled in. */
+	if (spool_flush(w->sp) < 0)
+		log_err("spool: closing segments in %s failed", spool_dir(w->sp));
+	if (w->create_indexes && !w->indexes_done) {
+		int r = store_create_indexes(w->st, err, sizeof(err));
+
+		if (r < 0)
+			log_warn("store: %s", err);
+		/* a refusal will not change by retrying; an outage will */
+		w->indexes_done = r != -ENOTCONN;
+	}
 	w->db_up = true;
 	w->backoff_ms = BACKOFF_MIN_MS;
 	w->rl_insert.last_ms = 0;
@@ -304,6 +322,46 @@ static int insert_docs(struct writer *w, const char *coll, bson_t **docs, size_t
 	if (replay)
 		atomic_fetch_add(&w->replayed, n - res.refused);
 	return 0;
+}
+
+/* Close records (SCHEMA_SPOOL_SESSION_CLOSE): {_id: session, fields to set}. 0 or -errno
+ * like insert_docs(); a record whose session document is not there is logged and done (it
+ * is older in the spool, so it was refused or set aside: retrying cannot help). */
+static int apply_closes(struct writer *w, bson_t **docs, size_t n)
+{
+	char err[512], hex[25];
+	size_t done = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bson_t fields = BSON_INITIALIZER;
+		bson_iter_t it;
+		bson_oid_t id;
+		bool matched = false;
+
+		if (!bson_iter_init_find(&it, docs[i], SCHEMA_F_ID) || !BSON_ITER_HOLDS_OID(&it)) {
+			log_err("spool: a session close record without an ObjectId _id; skipped");
+			bson_destroy(&fields);
+			continue;
+		}
+		bson_oid_copy(bson_iter_oid(&it), &id);
+		bson_copy_to_excluding_noinit(docs[i], &fields, SCHEMA_F_ID, NULL);
+		r = store_session_set(w->st, &id, &fields, &matched, err, sizeof(err));
+		bson_destroy(&fields);
+		if (r < 0) {
+			atomic_fetch_add(&w->insert_errors, 1);
+			set_down(w, "the spool stays for later", err);
+			break;
+		}
+		done++;
+		if (!matched) {
+			bson_oid_to_string(&id, hex);
+			log_err("store: session %s: close record replayed but no sessions document "
+				"with that _id; its ended_at and counters are lost", hex);
+		}
+	}
+	atomic_fetch_add(&w->replayed, done);
+	return r;
 }
 
 static void free_docs(bson_t **docs, size_t n)
@@ -415,7 +473,10 @@ static int replay_one(struct writer *w)
 			n++;
 		}
 		if (n > 0 && (n == w->batch_max || r == 0)) {
-			r = insert_docs(w, segs[0].collection, docs, n, true);
+			if (strcmp(segs[0].collection, SCHEMA_SPOOL_SESSION_CLOSE) == 0)
+				r = apply_closes(w, docs, n);
+			else
+				r = insert_docs(w, segs[0].collection, docs, n, true);
 			free_docs(docs, n);
 			n = 0;
 			if (r < 0) {
@@ -502,6 +563,24 @@ static unsigned pop_wait(struct writer *w)
 	return wait > 0 ? (unsigned)wait : 0;
 }
 
+/* The sessions document before anything else of the run: stored now, or spooled now (its
+ * segment then has a lower number than any other of this run). */
+static void put_session_doc(struct writer *w, bool try_db)
+{
+	if (!w->session_doc)
+		return;
+	if (try_db && !w->db_up)
+		try_reconnect(w);
+	if (!try_db || !w->db_up || insert_docs(w, SCHEMA_SESSIONS, &w->session_doc, 1, false) < 0) {
+		spool_docs(w, SCHEMA_SESSIONS, &w->session_doc, 1);
+		if (try_db)
+			log_warn("store: the database is away; the session document and what follows "
+				 "go to the spool %s until it answers", spool_dir(w->sp));
+	}
+	bson_destroy(w->session_doc);
+	w->session_doc = NULL;
+}
+
 static bool past_deadline(struct writer *w)
 {
 	return atomic_load(&w->stopping) && now_ms() >= atomic_load(&w->deadline_ms);
@@ -517,6 +596,7 @@ static void *writer_thread(void *arg)
 		log_err("writer: out of memory; documents go to the spool only");
 		w->giving_up = true;
 	}
+	put_session_doc(w, !w->giving_up);
 	/* Run: until the queue is closed and empty. */
 	for (;;) {
 		if (!w->giving_up && past_deadline(w)) {
@@ -612,6 +692,75 @@ int writer_start(struct writer *w)
 	return 0;
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int writer_session_open(struct writer *w, const bson_oid_t *id, const bson_t *info)
+{
+	bson_t *doc;
+
+	if (w->started || w->session_doc)
+		return -EALREADY;
+	doc = bson_new();
+	if (!doc)
+		return -ENOMEM;
+	BSON_APPEND_OID(doc, SCHEMA_F_ID, id);
+	BSON_APPEND_DATE_TIME(doc, SCHEMA_F_STARTED_AT, wall_ms());
+	BSON_APPEND_NULL(doc, SCHEMA_F_ENDED_AT);
+	if (info && !bson_concat(doc, info)) {
+		bson_destroy(doc);
+		return -ENOMEM;
+	}
+	w->session_doc = doc;
+	return 0;
+}
+
+int writer_session_close(struct writer *w, const bson_oid_t *id, const bson_t *fields,
+			 char *err, size_t errlen)
+{
+	bson_t rec = BSON_INITIALIZER, set = BSON_INITIALIZER;
+	bool matched = false;
+	int r;
+
+	if (w->started && !w->stopped)
+		return -EBUSY;
+	put_session_doc(w, false); /* never started: it goes to the spool before its close */
+	BSON_APPEND_OID(&rec, SCHEMA_F_ID, id);
+	BSON_APPEND_DATE_TIME(&set, SCHEMA_F_ENDED_AT, wall_ms());
+	if (fields)
+		bson_concat(&set, fields);
+	bson_concat(&rec, &set);
+	if (w->started && w->stop_result == 0 && w->db_up) {
+		r = store_session_set(w->st, id, &set, &matched, err, errlen);
+		if (r == 0 && matched) {
+			r = 0;
+			goto out;
+		}
+		if (r == 0)
+			snprintf(err, errlen, "no sessions document with this run's _id");
+		log_warn("store: closing the session document failed (%s); spooling the close", err);
+	}
+	r = spool_append(w->sp, SCHEMA_SPOOL_SESSION_CLOSE, &rec);
+	if (r == 0)
+		r = spool_flush(w->sp);
+	if (r < 0) {
+		snprintf(err, errlen, "spool: cannot write the session close record to %s: %s",
+			 spool_dir(w->sp), strerror(-r));
+		goto out;
+	}
+	atomic_fetch_add(&w->spooled, 1);
+	r = 1;
+out:
+	bson_destroy(&rec);
+	bson_destroy(&set);
+	return r;
+}
+
 int writer_submit(struct writer *w, const char *collection, bson_t *doc)
 {
 	uint64_t suppressed = 0;
@@ -671,6 +820,8 @@ void writer_free(struct writer *w)
 		return;
 	if (w->started && !w->stopped)
 		writer_stop(w, 0);
+	if (w->sp)
+		put_session_doc(w, false);
 	if (w->q) {
 		/* never started: what was queued goes to the spool, not to /dev/null */
 		queue_close(w->q);

@@ -7,7 +7,14 @@
  * database is away, pings it with exponential backoff (250 ms → 8 s) and, once it answers,
  * replays the spool oldest segment first, alongside new batches, deleting replayed
  * segments. A spool left by a previous run is replayed the same way. _ids are deterministic,
- * so a batch sent twice (a retry after a half-done insert) yields duplicates, not copies. */
+ * so a batch sent twice (a retry after a half-done insert) yields duplicates, not copies.
+ *
+ * The run's sessions document goes the same way (issue 18): stored before any other document
+ * of the run, or spooled first when the database cannot be reached at start; its close is
+ * an update applied directly, or a close record in the spool that the replay applies after
+ * everything older. When the database answers again every open segment is closed first, so
+ * the replay follows segment numbers: the order the documents were spooled in. Indexes are
+ * created the first time the database answers, whenever that is. */
 #ifndef LINEAGE_WRITER_H
 #define LINEAGE_WRITER_H
 
@@ -28,6 +35,7 @@ struct writer_config {
 	unsigned batch_age_ms;   /* 0: 200 ms, the longest a document waits in a batch */
 	size_t spool_segment_docs;  /* 0: SPOOL_DEFAULT_SEGMENT_DOCS */
 	size_t spool_segment_bytes; /* 0: SPOOL_DEFAULT_SEGMENT_BYTES */
+	bool create_indexes;     /* store_create_indexes() when the database first answers */
 };
 
 struct writer_stats {
@@ -70,6 +78,19 @@ int writer_submit(struct writer *w, const char *collection, bson_t *doc);
  * something had to stay in the spool (for the next run). A second call returns the first
  * result. On a writer never started it returns 0 and writer_free() spools the queue. */
 int writer_stop(struct writer *w, unsigned timeout_ms);
+
+/* Before writer_start(): the run's sessions document {_id: *id, started_at: now, ended_at:
+ * null, ...info} (info copied; may be NULL). The writer thread stores it before anything
+ * else it takes, or spools it first. -EALREADY after writer_start() or a second call. */
+int writer_session_open(struct writer *w, const bson_oid_t *id, const bson_t *info);
+
+/* After writer_stop(): close the sessions document: $set ended_at (now) and every field of
+ * fields (counters; may be NULL). Directly when the writer ended with an empty spool and the
+ * database up; otherwise (or when that update fails) as a close record appended to the
+ * spool and flushed, newer than the session document, applied by the next replay. Returns 0
+ * (stored), 1 (spooled) or -errno with err[errlen] set (then the close is lost). */
+int writer_session_close(struct writer *w, const bson_oid_t *id, const bson_t *fields,
+			 char *err, size_t errlen);
 
 /* Stops the thread if still running (timeout 0), closes the spool. Accepts NULL. */
 void writer_free(struct writer *w);

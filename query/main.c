@@ -9,6 +9,7 @@
 #include "query.h"
 #include "store.h"
 #include "term.h"
+#include "version.h"
 
 #define COMMON_OPTS                                                                          \
 	"  --uri URI        MongoDB URI (default $LINEAGE_MONGODB_URI or " STORE_DEFAULT_URI ")\n" \
@@ -37,6 +38,7 @@
 static const char *const help[] = {
 	[QCMD_NONE] =
 		"usage: lineage-query [OPTIONS] SUBCOMMAND [ARGS]\n"
+		"       lineage-query --version\n"
 		"Answer forensic questions from lineage-filter's output (processes, containers,\n"
 		"files) and the listener's sessions and events in MongoDB.\n\n"
 		"Subcommands (lineage-query SUBCOMMAND --help for each):\n"
@@ -158,6 +160,10 @@ int main(int argc, char **argv)
 	char err[512];
 	int r;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) { /* issue 18 */
+		printf("lineage-query %s\n", LINEAGE_VERSION);
+		return QEXIT_OK;
+	}
 	if (qargs_parse(argc, argv, &a, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lineage-query: %s\n(lineage-query --help for usage)\n", err);
 		return QEXIT_USAGE;

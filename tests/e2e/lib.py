@@ -52,7 +52,8 @@ class Listener:
         self.tmp = tempfile.mkdtemp(prefix="lineage-e2e-")
         self.errpath = os.path.join(self.tmp, "listener.err")
         self.spool = spool or os.path.join(self.tmp, "spool")
-        self.args = [LISTENER, "--uri", uri or URI, "--db", dbname, "--spool",
+        # --no-config: a /etc/lineage/lineage.conf on the test host must not change the test
+        self.args = [LISTENER, "--no-config", "--uri", uri or URI, "--db", dbname, "--spool",
                      self.spool, "--stats-interval", "1", *args]
         self.proc = None
 
