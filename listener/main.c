@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "container_facts.h"
 #include "audit_source.h"
 #include "doc_common.h"
 #include "enrich.h"
@@ -30,6 +31,7 @@
 #include "proc_connector.h"
 #include "proc_doc.h"
 #include "procfs.h"
+#include "schema.h"
 #include "store.h"
 #include "writer.h"
 
@@ -50,7 +52,7 @@ struct options {
 struct counters {
 	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign, audit_runts,
 		proc_events, proc_enobufs, proc_malformed, dropped_scope, doc_errors, submit_failed,
-		resyncs, snapshot;
+		resyncs, snapshot, container_facts;
 };
 
 struct listener {
@@ -64,6 +66,7 @@ struct listener {
 	struct asm_ctx *asm_ctx;
 	struct pc *pc;
 	struct enrich *enrich;
+	struct cf *facts;           /* container facts at first sight (issue 17) */
 	struct proc_doc_clock clk;  /* kernel clocks → wall clock, sampled at start */
 	uint32_t lost_at_start, lost_now;
 	atomic_bool stop;
@@ -185,6 +188,32 @@ static void *audit_thread(void *arg)
 	atomic_store(&l->c.audit_foreign, skips.foreign);
 	atomic_store(&l->c.audit_runts, skips.runts);
 	return NULL;
+}
+
+/* ---- container facts (issue 17): enrich announces, the facts thread looks up ---- */
+
+static void on_new_container(void *opaque, const char id[CONTAINER_ID_LEN + 1], pid_t pid)
+{
+	struct listener *l = opaque;
+
+	if (l->facts)
+		cf_announce(l->facts, id, pid);
+}
+
+static void on_container_facts(void *opaque, const struct cf_facts *f)
+{
+	struct listener *l = opaque;
+	struct doc_meta m;
+	bson_t tmp;
+
+	next_meta(l, &m, f->id);
+	if (cf_doc(f, &m, &tmp) < 0) {
+		atomic_fetch_add(&l->c.doc_errors, 1);
+	} else {
+		atomic_fetch_add(&l->c.container_facts, 1);
+		submit(l, SCHEMA_CONTAINER_FACTS, bson_copy(&tmp));
+	}
+	bson_destroy(&tmp);
 }
 
 /* ---- proc connector thread ---- */
@@ -486,6 +515,7 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "proc_enobufs", atomic_load(&l->c.proc_enobufs));
 	BSON_APPEND_INT64(&c, "proc_resyncs", atomic_load(&l->c.resyncs));
 	BSON_APPEND_INT64(&c, "snapshot", atomic_load(&l->c.snapshot));
+	BSON_APPEND_INT64(&c, SCHEMA_CONTAINER_FACTS, atomic_load(&l->c.container_facts));
 	BSON_APPEND_INT64(&c, "dropped_scope", atomic_load(&l->c.dropped_scope));
 	BSON_APPEND_INT64(&c, "doc_errors", atomic_load(&l->c.doc_errors));
 	BSON_APPEND_INT64(&c, "submit_failed", atomic_load(&l->c.submit_failed));
@@ -671,7 +701,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	{
-		struct enrich_config ecfg = { .cache_max = l->opt.cache_max, .clk = l->clk };
+		struct cf_config fcfg = { .emit = on_container_facts, .opaque = l };
+		struct enrich_config ecfg = { .cache_max = l->opt.cache_max, .clk = l->clk,
+					      .on_new_container = on_new_container, .opaque = l };
+
+		if ((r = cf_new(&fcfg, &l->facts)) < 0) {
+			log_err("container facts: cannot start: %s", strerror(-r));
+			goto out;
+		}
 
 		if ((r = enrich_new(&ecfg, &l->enrich)) < 0) {
 			log_err("enrich: %s", strerror(-r));
@@ -802,6 +839,8 @@ stop:
 		pthread_join(at, NULL);
 	if (pt_started)
 		pthread_join(pt, NULL);
+	cf_free(l->facts); /* its queued lookups are written before the writer stops */
+	l->facts = NULL;
 	if (l->writer && (r = writer_stop(l->writer, l->opt.stop_timeout_ms)) < 0) {
 		log_err("writer: gave up draining after %u ms; the rest is in the spool %s",
 			l->opt.stop_timeout_ms, l->opt.spool_dir);
@@ -823,6 +862,7 @@ out:
 	l->audit = NULL;
 	writer_free(l->writer);
 	asm_free(l->asm_ctx);
+	cf_free(l->facts);
 	enrich_free(l->enrich);
 	jsonl_out_free(l->jsonl);
 	bson_destroy(&info);
