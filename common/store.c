@@ -364,6 +364,8 @@ int store_create_indexes(struct store *st, char *err, size_t errlen)
 		{ "events", "session_container", { "session", "container" }, false },
 		{ "proc_events", "session_pid", { "session", "pid" }, false },
 		{ "snapshot", "session_pid", { "session", "pid" }, false },
+		/* issue 17: the filter reads a session's container facts */
+		{ "container_facts", "session_container", { "session", "container" }, false },
 		{ "files", "session_container_path", { "session", "container", "path" }, false },
 		{ "processes", "session_key", { "session", "key" }, true },
 		{ "containers", "session_container", { "session", "container" }, false },
