@@ -508,12 +508,16 @@ int enrich_audit_container(struct enrich *e, const struct audit_event *ev, pid_t
 		pthread_mutex_unlock(&e->lock);
 		return 0;
 	}
+	/* a lifetime whose fork the proc thread saw: /proc/PID is that process (its next fork
+	 * would have to come and go in between); else stat says which process it is */
+	if (l && l->start_ns && !l->exit_ns && l == &find_locked(e, pid)->cur)
+		o.flags |= PROCFS_SKIP_STAT;
 	e->st.audit_reads++;
 	pthread_mutex_unlock(&e->lock);
 
 	now = mono_now();
 	r = procfs_read_ids(e->proc_root, pid, &o, &ids);
-	if (r == 0 && ticks_to_mono(e, ids.start_ticks) > t + SLACK_NS) {
+	if (r == 0 && ids.start_ticks && ticks_to_mono(e, ids.start_ticks) > t + SLACK_NS) {
 		/* a newer process has the pid: ours is gone */
 		pthread_mutex_lock(&e->lock);
 		e->st.stale_rejected++;

@@ -60,6 +60,27 @@ out:
 	return r;
 }
 
+/* Read at most cap bytes of fd from offset 0 (a /proc file generates its text anew). */
+static int pread_all(int fd, char *buf, size_t cap, size_t *ret_len)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t n = pread(fd, buf + len, cap - len, (off_t)len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return 0;
+}
+
 /* readlinkat into a new string; 0 or -errno (-ENAMETOOLONG beyond PROCFS_PATH_MAX). */
 static int link_at(int dirfd, const char *name, char **ret)
 {
@@ -325,7 +346,7 @@ int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_op
 	char buf[STATUS_BUF];
 	size_t len = 0;
 	bool vanished = false;
-	int dirfd, r;
+	int dirfd, statfd = -1, r;
 
 	memset(ret, 0, sizeof(*ret));
 	if (pid <= 0)
@@ -338,7 +359,9 @@ int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_op
 			goto gone;
 		return dirfd;
 	}
-	r = read_at(dirfd, "stat", buf, STAT_BUF, &len);
+	/* stat stays open: read again at the end, it says whether the process was reaped */
+	statfd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	r = statfd < 0 ? -errno : pread_all(statfd, buf, STAT_BUF, &len);
 	if (r < 0) {
 		if (is_gone_errno(-r))
 			goto gone_close;
@@ -378,13 +401,16 @@ int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_op
 		vanished |= is_gone_errno(-r);
 	}
 	/* Did it exit while we read? stat of a reaped process's dir fd fails. */
-	if (vanished || read_at(dirfd, "stat", buf, 1, &len) < 0)
+	if (vanished || pread_all(statfd, buf, 1, &len) < 0)
 		p.gone = true;
+	close(statfd);
 	close(dirfd);
 	*ret = p;
 	return 0;
 
 gone_close:
+	if (statfd >= 0)
+		close(statfd);
 	close(dirfd);
 gone:
 	procfs_proc_release(&p);
@@ -393,6 +419,8 @@ gone:
 	ret->gone = true;
 	return 0;
 fail:
+	if (statfd >= 0)
+		close(statfd);
 	close(dirfd);
 	procfs_proc_release(&p);
 	return r;
@@ -412,9 +440,12 @@ int procfs_read_ids(const char *proc_root, pid_t pid, const struct procfs_read_o
 	dirfd = open_pid_dir(proc_root, pid);
 	if (dirfd < 0)
 		return is_gone_errno(-dirfd) ? -ESRCH : dirfd;
-	r = read_at(dirfd, "stat", buf, sizeof(buf), &len);
-	if (r == 0)
-		r = procfs_parse_stat(buf, len, comm, &state, &ids.ppid, &ids.start_ticks);
+	r = 0;
+	if (!(o && (o->flags & PROCFS_SKIP_STAT))) {
+		r = read_at(dirfd, "stat", buf, sizeof(buf), &len);
+		if (r == 0)
+			r = procfs_parse_stat(buf, len, comm, &state, &ids.ppid, &ids.start_ticks);
+	}
 	if (r == 0)
 		r = ids_at(dirfd, o, ids.container, &ids.mnt_ns, &ids.pid_ns);
 	close(dirfd);

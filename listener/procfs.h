@@ -51,6 +51,7 @@ void procfs_proc_release(struct procfs_proc *p);
  * container_id_from_cgroup() (a cache of its own): 0, or < 0 for "no container". */
 #define PROCFS_SKIP_STATUS 0x1u
 #define PROCFS_SKIP_IDS 0x2u
+#define PROCFS_SKIP_STAT 0x4u /* procfs_read_ids: start_ticks and ppid left 0 */
 struct procfs_read_opts {
 	unsigned flags;
 	int (*cgroup_id)(void *opaque, const char *text, size_t len,
@@ -70,7 +71,7 @@ struct procfs_ids {
 	pid_t ppid;
 };
 
-/* stat, cgroup, ns/mnt, ns/pid of pid (o: only cgroup_id is used; may be NULL). 0 and *ret,
+/* stat, cgroup, ns/mnt, ns/pid of pid (o may be NULL; of its flags only PROCFS_SKIP_STAT). 0 and *ret,
  * or -ESRCH when the process is gone, other -errno on failure (*ret untouched). */
 int procfs_read_ids(const char *proc_root, pid_t pid, const struct procfs_read_opts *o,
 		    struct procfs_ids *ret);
