@@ -335,6 +335,8 @@ static void store_read_locked(struct enrich *e, pid_t tgid, const struct procfs_
 	} else if (s->cur.start_ticks && ids->start_ticks) {
 		if (s->cur.start_ticks != ids->start_ticks)
 			new_life_locked(s, start);
+		else
+			s->cur.exit_ns = 0; /* still there: the leader thread's exit, not the group's */
 	} else if (s->cur.start_ns && start) {
 		if (start + SLACK_NS < s->cur.start_ns)
 			return; /* an older lifetime than the one the proc thread started */

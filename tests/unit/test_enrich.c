@@ -309,6 +309,29 @@ static void test_parent_fallback(void **state)
 	proc_rm(95);
 }
 
+/* The leader thread exits, the other threads go on: the exit event is not the group's end. */
+static void test_leader_exit(void **state)
+{
+	struct enrich *e = new_enrich(16);
+	struct enrich_stats st;
+	struct cn_proc_event ev;
+	char c[CONTAINER_ID_LEN + 1];
+	int64_t t = mono_ns();
+
+	(void)state;
+	proc_put(98, 100, ID);
+	assert_int_equal(audit_at(e, t, NR_OPENAT, 98, 1, c), 0);
+	ev = cn(CN_PROC_EXIT, 98, t + 1000000);
+	enrich_proc_exit(e, &ev);
+	assert_int_equal(audit_at(e, t + 1000000000, NR_OPENAT, 98, 1, c), 0);
+	assert_string_equal(c, ID);
+	assert_int_equal(audit_at(e, t + 1001000000, NR_OPENAT, 98, 1, c), 0);
+	enrich_get_stats(e, &st);
+	assert_true(st.audit_reads == 2 && st.audit_hits == 1);
+	enrich_free(e);
+	proc_rm(98);
+}
+
 static void test_cgroup_cache_and_eviction(void **state)
 {
 	struct enrich *e = new_enrich(3);
@@ -396,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_exec_shared),
 		cmocka_unit_test(test_pid_reuse),
 		cmocka_unit_test(test_parent_fallback),
+		cmocka_unit_test(test_leader_exit),
 		cmocka_unit_test(test_cgroup_cache_and_eviction),
 		cmocka_unit_test(test_threads),
 	};
