@@ -27,16 +27,17 @@ def inspect(cid):
 
 def record(dbname):
     facts = {"db": dbname}
+    L = Listener(dbname)
+    L.lock_audit()  # our audit turn first: the container below must not wait long for it
     # 2: running before the listener, touching files in a loop
     pre = docker("run", "-d", "--name", f"{TAG}-pre", "--network", "none", IMAGE, "sh", "-c",
                  "while :; do echo pre > /tmp/pre.txt; cat /etc/hostname > /dev/null; "
                  "sleep 0.3; done").stdout.strip()
-    ins = inspect(pre)
-    facts["pre"] = {"id": ins["Id"], "name": ins["Name"].lstrip("/"),
-                    "image": ins["Config"]["Image"], "image_id": ins["Image"],
-                    "rootfs": ins["GraphDriver"]["Data"]["MergedDir"]}
-    L = Listener(dbname)
     try:
+        ins = inspect(pre)
+        facts["pre"] = {"id": ins["Id"], "name": ins["Name"].lstrip("/"),
+                        "image": ins["Config"]["Image"], "image_id": ins["Image"],
+                        "rootfs": ins["GraphDriver"]["Data"]["MergedDir"]}
         L.start()
         # 1: a --rm container run while the listener records
         name = f"{TAG}-rm"
@@ -64,7 +65,7 @@ def record(dbname):
         time.sleep(3)  # assembler timeout and the writer's last batch
     finally:
         docker("rm", "-f", pre, check=False)
-        facts["listener_rc"] = L.stop()
+        facts["listener_rc"] = L.stop() if L.proc else None
     return facts
 
 
