@@ -68,6 +68,8 @@ ROOT = os.path.dirname(HERE)
 LOCK = "/run/lineage-e2e-audit.lock"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RECORDERS = ["lineage-db", "lineage-jsonl", "auditd", "auditd-laurel"]
+# with --base-listener: the same as lineage-jsonl with another build (before/after in one run)
+BASE_RECORDER = "lineage-jsonl-base"
 WORKLOADS = ["files", "forkstorm", "exec", "container-files", "container-forkstorm",
              "container-exec"]
 CONTAINER_PREFIX = "container-"
@@ -165,7 +167,11 @@ class Recorder:
 
     def acquire(self):
         self.lock = open(LOCK, "w")
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        # LINEAGE_BENCH_LOCK_HELD=1: the caller holds the audit lock for the whole run
+        # (`flock /run/lineage-e2e-audit.lock env LINEAGE_BENCH_LOCK_HELD=1 driver.py …`), so
+        # no other test's listener runs between two recorders
+        if os.environ.get("LINEAGE_BENCH_LOCK_HELD") != "1":
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
         self.before = lib.audit_config()
 
     def release(self):
@@ -209,6 +215,7 @@ class Lineage(Recorder):
         super().__init__(args, tmp)
         self.jsonl = jsonl
         self.name = "lineage-jsonl" if jsonl else "lineage-db"
+        self.binary = args.listener
         self.proc = None
         self.dbname = f"lineage_bench_{int(time.time())}_{os.getpid()}"
         self.jsonl_path = os.path.join(tmp, "events.jsonl")
@@ -217,7 +224,7 @@ class Lineage(Recorder):
     def start(self):
         self.errpath = os.path.join(self.tmp, "listener.err")
         # the DB mode's stats line (queue depth, spooled/replayed) tells when the spool drained
-        cmd = [self.args.listener, "--spool", self.spool,
+        cmd = [self.binary, "--spool", self.spool,
                "--stats-interval", "0" if self.jsonl else "1",
                "--backlog-wait", str(self.args.backlog_wait),
                "--backlog-limit", str(self.args.backlog_limit)]
@@ -556,6 +563,10 @@ class Auditd(Recorder):
 
 
 def make_recorder(name, args, tmp):
+    if name == BASE_RECORDER:
+        rec = Lineage(args, tmp, jsonl=True)
+        rec.name, rec.binary = name, args.base_listener
+        return rec
     if name.startswith("lineage"):
         return Lineage(args, tmp, jsonl=(name == "lineage-jsonl"))
     return Auditd(args, tmp, laurel=(name == "auditd-laurel"))
@@ -885,6 +896,8 @@ def main():
     ap.add_argument("--files", type=int, default=20000, help="files mode count (0 = skip)")
     ap.add_argument("--forks", type=int, default=2000, help="forkstorm count (0 = skip)")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--base-listener",
+                    help=f"another lineage-listener binary, run as recorder {BASE_RECORDER}")
     ap.add_argument("--user", default="lineage-bench")
     ap.add_argument("--uri", default=os.environ.get("LINEAGE_MONGODB_URI",
                                                     "mongodb://%2Frun%2Flineage%2Fmongodb.sock"))
@@ -938,6 +951,8 @@ def main():
     lib = e2e_lib
     names = [n for n in args.recorders.split(",") if n]
     for n in names:
+        if n == BASE_RECORDER and args.base_listener:
+            continue
         if n not in RECORDERS:
             sys.exit(f"driver.py: unknown recorder {n}")
     if pids_named("auditd"):

@@ -82,5 +82,23 @@
 /* Spool label (not a collection) of close records: {_id: session ObjectId, ended_at, counters}
  * that the writer applies as a $set on the sessions document when it replays them. */
 #define SCHEMA_SPOOL_SESSION_CLOSE "sessions-close"
+/* --- issue 17: container facts at first sight (listener) and their sources (filter) ------- */
+#define SCHEMA_CONTAINER_FACTS "container_facts" /* raw: one per container id first seen */
+#define SCHEMA_F_RUNTIME "runtime"	 /* docker | containerd | cri-o | podman | null */
+#define SCHEMA_F_NAME "name"
+#define SCHEMA_F_IMAGE "image"		 /* as asked for (Config.Image) */
+#define SCHEMA_F_IMAGE_ID "image_id"	 /* "sha256:…" */
+#define SCHEMA_F_CREATED "created"	 /* the runtime's creation time, as it wrote it */
+#define SCHEMA_F_ROOTFS "rootfs"	 /* host path of the container's root */
+#define SCHEMA_F_ROOTFS_SOURCE "rootfs_source"
+#define SCHEMA_F_POD_NAME "pod_name"	 /* Kubernetes labels io.kubernetes.* */
+#define SCHEMA_F_POD_NAMESPACE "pod_namespace"
+#define SCHEMA_F_K8S_CONTAINER "k8s_container"
+#define SCHEMA_F_SEEN_PID "seen_pid"	 /* the process it was first seen in */
+/* filter: where each container fact came from */
+#define SCHEMA_F_NAME_SOURCE "name_source"
+#define SCHEMA_F_IMAGE_SOURCE "image_source"
+#define SCHEMA_SRC_LISTENER "listener"	 /* container_facts of the session */
+#define SCHEMA_SRC_FILTER_TIME "filter-time" /* the runtime's state when the filter ran */
 
 #endif

@@ -391,6 +391,8 @@ int store_create_indexes(struct store *st, char *err, size_t errlen)
 		{ SCHEMA_PROC_EVENTS, "session_pid", { SCHEMA_F_SESSION, SCHEMA_F_PID }, false },
 		{ SCHEMA_PROC_EVENTS, "session_seq", { SCHEMA_F_SESSION, SCHEMA_F_SEQ }, false },
 		{ SCHEMA_SNAPSHOT, "session_pid", { SCHEMA_F_SESSION, SCHEMA_F_PID }, false },
+		/* issue 17: the filter reads a session's container facts */
+		{ SCHEMA_CONTAINER_FACTS, "session_container", { SCHEMA_F_SESSION, SCHEMA_F_CONTAINER }, false },
 		{ SCHEMA_SESSIONS, "host_started_at", { SCHEMA_F_HOST, SCHEMA_F_STARTED_AT }, false },
 	};
 

@@ -173,10 +173,19 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	snprintf(id, sizeof(id), "c:%s", c->id);
 	put_head(d, session, host, id);
 	BSON_APPEND_UTF8(d, "container", c->id);
-	put_str(d, "name", c->name);   /* docker's state at filter time, see rootfs.h */
+	put_str(d, "name", c->name);   /* listener's facts, else filter time: see rootfs.h */
 	put_str(d, "image", c->image);
 	put_str(d, "rootfs", c->rootfs);
 	put_str(d, "rootfs_source", c->rootfs_src);
+	/* issue 17: where name and image came from, and the rest of the listener's facts */
+	put_str(d, SCHEMA_F_NAME_SOURCE, c->name_src);
+	put_str(d, SCHEMA_F_IMAGE_SOURCE, c->image_src);
+	put_str(d, SCHEMA_F_RUNTIME, c->facts ? c->facts->runtime : NULL);
+	put_str(d, SCHEMA_F_IMAGE_ID, c->facts ? c->facts->image_id : NULL);
+	put_str(d, SCHEMA_F_CREATED, c->facts ? c->facts->created : NULL);
+	put_str(d, SCHEMA_F_POD_NAME, c->facts ? c->facts->pod_name : NULL);
+	put_str(d, SCHEMA_F_POD_NAMESPACE, c->facts ? c->facts->pod_namespace : NULL);
+	put_str(d, SCHEMA_F_K8S_CONTAINER, c->facts ? c->facts->k8s_container : NULL);
 	put_key(d, "init", m, c->init);
 	put_date(d, "start", c->start);
 	put_date(d, "end", c->end);

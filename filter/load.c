@@ -304,6 +304,45 @@ int load_snapshot_doc(struct model *m, const bson_t *doc)
 	return 0;
 }
 
+/* container_facts (issue 17): several documents of one id (an id announced again) merge,
+ * the first value of each field wins. */
+int load_container_facts_doc(struct model *m, const bson_t *doc)
+{
+	struct m_cfacts f = { 0 }, *o = NULL;
+
+	f.id = get_str(m, doc, SCHEMA_F_CONTAINER);
+	if (!f.id || !model_is_container_id(f.id))
+		return 0; /* not ours to judge: skipped */
+	f.runtime = get_str(m, doc, SCHEMA_F_RUNTIME);
+	f.name = get_str(m, doc, SCHEMA_F_NAME);
+	f.image = get_str(m, doc, SCHEMA_F_IMAGE);
+	f.image_id = get_str(m, doc, SCHEMA_F_IMAGE_ID);
+	f.created = get_str(m, doc, SCHEMA_F_CREATED);
+	f.rootfs = get_str(m, doc, SCHEMA_F_ROOTFS);
+	f.rootfs_src = get_str(m, doc, SCHEMA_F_ROOTFS_SOURCE);
+	f.pod_name = get_str(m, doc, SCHEMA_F_POD_NAME);
+	f.pod_namespace = get_str(m, doc, SCHEMA_F_POD_NAMESPACE);
+	f.k8s_container = get_str(m, doc, SCHEMA_F_K8S_CONTAINER);
+	for (size_t i = 0; i < m->ncfacts && !o; i++)
+		if (strcmp(m->cfacts[i].id, f.id) == 0)
+			o = &m->cfacts[i];
+	if (!o) {
+		o = MODEL_PUSH(m->cfacts, m->ncfacts, m->cap_cfacts);
+		*o = f;
+		m->ncfacts++;
+		return 0;
+	}
+#define FIRST(x) if (!o->x) o->x = f.x
+	FIRST(runtime); FIRST(name); FIRST(image); FIRST(image_id); FIRST(created);
+	FIRST(pod_name); FIRST(pod_namespace); FIRST(k8s_container);
+#undef FIRST
+	if (!o->rootfs && f.rootfs) {
+		o->rootfs = f.rootfs;
+		o->rootfs_src = f.rootfs_src;
+	}
+	return 0;
+}
+
 static int cmp_event(const void *a, const void *b)
 {
 	const struct m_event *x = a, *y = b;
@@ -403,6 +442,9 @@ int load_session(struct store *st, const bson_oid_t *session, struct model *m,
 			      errlen);
 	if (r == 0)
 		r = load_coll(st, "events", session, false, m, load_event_doc, progress, err, errlen);
+	if (r == 0)
+		r = load_coll(st, SCHEMA_CONTAINER_FACTS, session, false, m,
+			      load_container_facts_doc, progress, err, errlen);
 	if (r == 0)
 		load_finish(m);
 	return r;

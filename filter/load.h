@@ -19,6 +19,8 @@ struct store;
 int load_event_doc(struct model *m, const bson_t *doc);
 int load_proc_event_doc(struct model *m, const bson_t *doc);
 int load_snapshot_doc(struct model *m, const bson_t *doc);
+/* one container_facts document (issue 17); a document without a container id is skipped */
+int load_container_facts_doc(struct model *m, const bson_t *doc);
 
 /* After the documents are in: estimate the wall-minus-monotonic clock offset from proc_events
  * that carry both ts and ts_ns, give every proc event a wall time, and sort events by seq and

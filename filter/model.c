@@ -51,6 +51,7 @@ void model_release(struct model *m)
 	free(m->events);
 	free(m->pevents);
 	free(m->snaps);
+	free(m->cfacts);
 	free(m->procs);
 	free(m->conts);
 	free(m->files);

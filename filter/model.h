@@ -84,6 +84,11 @@ struct m_snap { /* one `snapshot` document */
 	size_t argc;
 };
 
+struct m_cfacts { /* one `container_facts` document (issue 17): what the listener read */
+	const char *id, *runtime, *name, *image, *image_id, *created;
+	const char *rootfs, *rootfs_src, *pod_name, *pod_namespace, *k8s_container;
+};
+
 /* --- derived ----------------------------------------------------------------------------- */
 
 struct m_exec {
@@ -144,7 +149,10 @@ struct m_cont {
 	const char *rootfs;     /* NULL unknown */
 	const char *rootfs_src; /* "chdir+pivot_root", "chdir-before-pivot_root", "oci-config",
 				 * "overlay-mount", NULL */
-	const char *name, *image; /* from docker's config.v2.json at filter time, NULL unknown */
+	const char *name, *image; /* the listener's container_facts, else docker's config.v2.json
+				   * at filter time; NULL unknown */
+	const char *name_src, *image_src; /* SCHEMA_SRC_LISTENER, SCHEMA_SRC_FILTER_TIME, NULL */
+	const struct m_cfacts *facts;     /* the listener's facts of this container, or NULL */
 	int init;               /* process index, -1 none */
 	int64_t start, end;     /* wall ns; end MODEL_NO_TIME while a member runs */
 	int *tree;              /* BFS order: init's tree, then each exec'd subtree */
@@ -205,6 +213,8 @@ struct model {
 	size_t npevents, cap_pevents;
 	struct m_snap *snaps;
 	size_t nsnaps, cap_snaps;
+	struct m_cfacts *cfacts;
+	size_t ncfacts, cap_cfacts;
 
 	struct m_proc *procs;
 	size_t nprocs, cap_procs;

@@ -1,11 +1,13 @@
 /* rootfs.c — container rootfs from chdir + pivot_root, else from docker's on-disk state, and
  * the container's name and image (see rootfs.h). Owns nothing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "docker_meta.h"
 #include "path.h"
 #include "rootfs.h"
+#include "schema.h"
 
 #define CHDIR_LOOKBACK 64 /* events of the same process examined before pivot_root */
 
@@ -95,10 +97,31 @@ static const char *rootfs_from_docker(struct model *m, const char *id, const cha
 	return NULL;
 }
 
+/* The listener's facts of container id (container_facts, recorded when it first saw it). */
+static const struct m_cfacts *facts_of(const struct model *m, const char *id)
+{
+	for (size_t i = 0; i < m->ncfacts; i++)
+		if (strcmp(m->cfacts[i].id, id) == 0)
+			return &m->cfacts[i];
+	return NULL;
+}
+
+/* "listener:<how the listener found it>" */
+static const char *listener_src(struct model *m, const char *how)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "%s:%s", SCHEMA_SRC_LISTENER, how ? how : "?");
+	return model_strdup(m, buf);
+}
+
 int rootfs_run(struct model *m)
 {
 	for (size_t c = 0; c < m->nconts; c++) {
 		struct m_cont *ct = &m->conts[c];
+		const struct m_cfacts *f = facts_of(m, ct->id);
+
+		ct->facts = f;
 
 		/* the init's pivot_root, else any member's */
 		if (ct->init >= 0 && m->procs[ct->init].pivot_event >= 0)
@@ -111,16 +134,39 @@ int rootfs_run(struct model *m)
 				ct->rootfs = rootfs_from_pivot(m, i, m->procs[i].pivot_event,
 							       &ct->rootfs_src);
 		}
+		/* what the listener saw while the container was there, before what is left now */
+		if (!ct->rootfs && f && f->rootfs && path_is_absolute(f->rootfs)) {
+			ct->rootfs = f->rootfs;
+			ct->rootfs_src = listener_src(m, f->rootfs_src);
+		}
 		if (!ct->rootfs)
 			ct->rootfs = rootfs_from_docker(m, ct->id, &ct->rootfs_src);
 		if (!ct->rootfs)
 			m->n.containers_without_rootfs++;
-		if (m->docker_root) {
+		if (f && f->name) {
+			ct->name = f->name;
+			ct->name_src = SCHEMA_SRC_LISTENER;
+		}
+		if (f && f->image) {
+			ct->image = f->image;
+			ct->image_src = SCHEMA_SRC_LISTENER;
+		}
+		if ((!ct->name || !ct->image) && m->docker_root) {
 			char *name = NULL, *image = NULL;
 
 			if (docker_meta_name_image(m->docker_root, ct->id, &name, &image) == 0) {
-				ct->name = name ? keep(m, name) : NULL;
-				ct->image = image ? keep(m, image) : NULL;
+				if (!ct->name && name) {
+					ct->name = keep(m, name);
+					ct->name_src = SCHEMA_SRC_FILTER_TIME;
+				} else {
+					free(name);
+				}
+				if (!ct->image && image) {
+					ct->image = keep(m, image);
+					ct->image_src = SCHEMA_SRC_FILTER_TIME;
+				} else {
+					free(image);
+				}
 			}
 		}
 		for (size_t k = 0; k < ct->ntree; k++)

@@ -1,7 +1,8 @@
 /* main.c — lineage-listener: command line, threads and signals. One thread reads audit
- * (audit_source → assemble → event_doc), one reads the proc connector (proc_connector →
- * proc_doc, with /proc enrichment), the writer thread stores; the main thread handles
- * signals, prints stats, polls the kernel's lost counter and owns the session document. */
+ * (audit_source → assemble → enrich → event_doc), one reads the proc connector
+ * (proc_connector → enrich → proc_doc), the writer thread stores; the main thread handles
+ * signals, prints stats, polls the kernel's lost counter and owns the session document.
+ * Which facts come from /proc and when is enrich.c's policy, not this file's. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -18,8 +19,10 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "container_facts.h"
 #include "audit_source.h"
 #include "doc_common.h"
+#include "enrich.h"
 #include "event_doc.h"
 #include "jsonl_out.h"
 #include "log.h"
@@ -30,7 +33,6 @@
 #include "procfs.h"
 #include "schema.h"
 #include "store.h"
-#include "syscalls.h"
 #include "version.h"
 #include "writer.h"
 
@@ -39,7 +41,7 @@
 struct counters {
 	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign, audit_runts,
 		proc_events, proc_enobufs, proc_malformed, dropped_scope, doc_errors, submit_failed,
-		resyncs, snapshot;
+		resyncs, snapshot, container_facts;
 };
 
 struct listener {
@@ -52,7 +54,8 @@ struct listener {
 	struct audit_source *audit;
 	struct asm_ctx *asm_ctx;
 	struct pc *pc;
-	struct pcache *cache;
+	struct enrich *enrich;
+	struct cf *facts;           /* container facts at first sight (issue 17) */
 	struct proc_doc_clock clk;  /* kernel clocks → wall clock, sampled at start */
 	uint32_t lost_at_start, lost_now;
 	atomic_bool stop;
@@ -104,59 +107,11 @@ static void next_meta(struct listener *l, struct doc_meta *m, const char *contai
 
 /* ---- audit thread ---- */
 
-/* Did this event move its process to another container: execve (runc init becomes the
- * container's process; it joined the cgroup just before) or setns (docker exec)? */
-static bool changes_container(const struct audit_record *sc)
-{
-	uint64_t arch = 0;
-	int64_t nr = -1;
-	const char *name;
-
-	if (!sc || audit_record_u64(sc, "arch", 16, &arch) < 0 ||
-	    audit_record_i64(sc, "syscall", 10, &nr) < 0)
-		return false;
-	name = syscalls_name((uint32_t)arch, nr);
-	return name && (!strcmp(name, "execve") || !strcmp(name, "execveat") ||
-			!strcmp(name, "setns"));
-}
-
-/* The container of an audit event's process, from the per-tgid cache. The kernel does not
- * say which cgroup a syscall ran in, so this is the best /proc can tell, in this order:
- * after an exec or setns, /proc now (the cached entry may be the parent's, inherited at
- * fork); else the cache (read from /proc on a miss); else, when the process is already gone
- * and its fork not yet handled by the proc thread, its parent's entry. Returns NULL for the
- * host or when nothing is known; the string lives in *ce. */
-static const char *audit_event_container(struct listener *l, const struct audit_event *ev,
-					 pid_t pid, struct pcache_entry *ce)
-{
-	const struct audit_record *sc = audit_event_record(ev, AUDIT_T_SYSCALL);
-	int64_t ppid = 0;
-
-	if (changes_container(sc)) {
-		memset(ce, 0, sizeof(*ce));
-		if (procfs_read_ids(NULL, pid, ce->container, &ce->mnt_ns, &ce->pid_ns) == 0) {
-			ce->tgid = pid;
-			pcache_put(l->cache, ce);
-			return ce->container;
-		}
-	}
-	if (pcache_lookup(l->cache, pid, ce) == 0)
-		return ce->container;
-	if (sc && audit_record_i64(sc, "ppid", 10, &ppid) == 0 && ppid > 1 &&
-	    pcache_lookup(l->cache, (pid_t)ppid, ce) == 0) {
-		ce->tgid = pid;
-		pcache_put(l->cache, ce);
-		return ce->container;
-	}
-	return NULL;
-}
-
 static void on_audit_event(void *opaque, const struct audit_event *ev)
 {
 	struct listener *l = opaque;
-	struct pcache_entry ce;
+	char container[CONTAINER_ID_LEN + 1] = "";
 	struct doc_meta m;
-	const char *container = NULL;
 	long pid = audit_event_pid(ev);
 	bson_t *doc;
 
@@ -165,8 +120,8 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 		atomic_fetch_add(&l->c.dropped_scope, 1);
 		return;
 	}
-	if (pid > 0 && l->cache)
-		container = audit_event_container(l, ev, (pid_t)pid, &ce);
+	if (pid > 0)
+		(void)enrich_audit_container(l->enrich, ev, (pid_t)pid, container);
 	next_meta(l, &m, container);
 	doc = bson_sized_new(1024); /* an event document is ~750 B: no regrowth for most */
 	if (event_doc_build(ev, &m, doc) < 0) {
@@ -232,6 +187,32 @@ static void *audit_thread(void *arg)
 	return NULL;
 }
 
+/* ---- container facts (issue 17): enrich announces, the facts thread looks up ---- */
+
+static void on_new_container(void *opaque, const char id[CONTAINER_ID_LEN + 1], pid_t pid)
+{
+	struct listener *l = opaque;
+
+	if (l->facts)
+		cf_announce(l->facts, id, pid);
+}
+
+static void on_container_facts(void *opaque, const struct cf_facts *f)
+{
+	struct listener *l = opaque;
+	struct doc_meta m;
+	bson_t tmp;
+
+	next_meta(l, &m, f->id);
+	if (cf_doc(f, &m, &tmp) < 0) {
+		atomic_fetch_add(&l->c.doc_errors, 1);
+	} else {
+		atomic_fetch_add(&l->c.container_facts, 1);
+		submit(l, SCHEMA_CONTAINER_FACTS, bson_copy(&tmp));
+	}
+	bson_destroy(&tmp);
+}
+
 /* ---- proc connector thread ---- */
 
 static int write_snapshot_doc(struct listener *l, const struct procfs_proc *p, bool resync)
@@ -241,6 +222,7 @@ static int write_snapshot_doc(struct listener *l, const struct procfs_proc *p, b
 
 	if (excluded(l, p->tgid))
 		return 0;
+	enrich_snapshot_proc(l->enrich, p);
 	next_meta(l, &m, p->container);
 	/* proc_doc initialises its output itself: build on the stack, hand on a heap copy */
 	if (proc_doc_snapshot(p, &m, &l->clk, &tmp) < 0) {
@@ -271,7 +253,6 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 {
 	struct listener *l = opaque;
 	struct procfs_proc info, *infop = NULL;
-	struct pcache_entry ce;
 	struct doc_meta m;
 	const char *container = NULL;
 	bson_t tmp;
@@ -284,29 +265,17 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 		return;
 	}
 	memset(&info, 0, sizeof(info));
-	if (ev->what == CN_PROC_FORK && !ev->thread && l->cache) {
-		/* Forget what a previous process with this pid left. Not the parent's entry: the
-		 * audit thread may already have read this child's own (this stream can lag behind
-		 * audit), and a runtime's child changes cgroup before its exec. */
-		pcache_invalidate(l->cache, ev->child_tgid);
+	if (ev->what == CN_PROC_FORK) {
+		enrich_proc_fork(l->enrich, ev);
+	} else if (ev->what == CN_PROC_EXIT) {
+		enrich_proc_exit(l->enrich, ev);
 	} else if (ev->what == CN_PROC_EXEC) {
 		/* what /proc still shows: a race with the process, recorded as such */
-		if (procfs_read(NULL, ev->pid, &info) == 0 && !info.gone) {
+		if (enrich_proc_exec(l->enrich, ev, &info) == 0 && !info.gone) {
 			infop = &info;
 			container = info.container;
-			if (l->cache) {
-				memset(&ce, 0, sizeof(ce));
-				ce.tgid = ev->tgid;
-				memcpy(ce.container, info.container, sizeof(ce.container));
-				ce.mnt_ns = info.mnt_ns;
-				ce.pid_ns = info.pid_ns;
-				pcache_put(l->cache, &ce);
-			}
 		}
 	}
-	/* No invalidation at exit: the audit records of the exiting process (exit_group, its
-	 * last closes) may come after the proc connector's exit; the next fork of the pid
-	 * replaces the entry and the cache is bounded. */
 	next_meta(l, &m, container);
 	if (proc_doc_event(ev, infop, &m, &l->clk, &tmp) < 0)
 		atomic_fetch_add(&l->c.doc_errors, 1);
@@ -438,6 +407,7 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "proc_enobufs", atomic_load(&l->c.proc_enobufs));
 	BSON_APPEND_INT64(&c, "proc_resyncs", atomic_load(&l->c.resyncs));
 	BSON_APPEND_INT64(&c, "snapshot", atomic_load(&l->c.snapshot));
+	BSON_APPEND_INT64(&c, SCHEMA_CONTAINER_FACTS, atomic_load(&l->c.container_facts));
 	BSON_APPEND_INT64(&c, "dropped_scope", atomic_load(&l->c.dropped_scope));
 	BSON_APPEND_INT64(&c, "doc_errors", atomic_load(&l->c.doc_errors));
 	BSON_APPEND_INT64(&c, "submit_failed", atomic_load(&l->c.submit_failed));
@@ -457,6 +427,22 @@ static void append_counters(struct listener *l, bson_t *b)
 		pc_get_stats(l->pc, &ps);
 		BSON_APPEND_INT64(&c, "proc_seq_gaps", ps.seq_gaps);
 		BSON_APPEND_INT64(&c, "proc_malformed", ps.malformed);
+	}
+	if (l->enrich) {
+		struct enrich_stats es;
+
+		enrich_get_stats(l->enrich, &es);
+		BSON_APPEND_INT64(&c, "enrich_audit_hits", es.audit_hits);
+		BSON_APPEND_INT64(&c, "enrich_audit_reads", es.audit_reads);
+		BSON_APPEND_INT64(&c, "enrich_exec_reads", es.proc_exec_reads);
+		BSON_APPEND_INT64(&c, "enrich_exec_shared", es.exec_shared);
+		BSON_APPEND_INT64(&c, "enrich_parent_fallback", es.parent_fallback);
+		BSON_APPEND_INT64(&c, "enrich_stale_rejected", es.stale_rejected);
+		BSON_APPEND_INT64(&c, "enrich_gone", es.gone);
+		BSON_APPEND_INT64(&c, "enrich_evictions", es.evictions);
+		BSON_APPEND_INT64(&c, "enrich_cgroup_hits", es.cgroup_hits);
+		BSON_APPEND_INT64(&c, "enrich_cgroup_misses", es.cgroup_misses);
+		BSON_APPEND_INT64(&c, "containers_seen", es.containers_seen);
 	}
 	if (l->writer) {
 		writer_get_stats(l->writer, &ws);
@@ -605,9 +591,20 @@ int main(int argc, char **argv)
 		log_err("assembler: %s", strerror(-r));
 		goto out;
 	}
-	if ((r = pcache_new(l->opt.cache_max, NULL, &l->cache)) < 0) {
-		log_err("process cache: %s", strerror(-r));
-		goto out;
+	{
+		struct cf_config fcfg = { .emit = on_container_facts, .opaque = l };
+		struct enrich_config ecfg = { .cache_max = l->opt.cache_max, .clk = l->clk,
+					      .on_new_container = on_new_container, .opaque = l };
+
+		if ((r = cf_new(&fcfg, &l->facts)) < 0) {
+			log_err("container facts: cannot start: %s", strerror(-r));
+			goto out;
+		}
+
+		if ((r = enrich_new(&ecfg, &l->enrich)) < 0) {
+			log_err("enrich: %s", strerror(-r));
+			goto out;
+		}
 	}
 	if (!l->opt.no_proc &&
 	    (r = pc_open(l->opt.proc_rcvbuf ? l->opt.proc_rcvbuf : l->opt.rcvbuf, &l->pc)) < 0) {
@@ -755,6 +752,8 @@ stop:
 		pthread_join(at, NULL);
 	if (pt_started)
 		pthread_join(pt, NULL);
+	cf_free(l->facts); /* its queued lookups are written before the writer stops */
+	l->facts = NULL;
 	if (l->writer && (r = writer_stop(l->writer, l->opt.stop_timeout_ms)) < 0) {
 		log_err("writer: gave up draining after %u ms; the rest is in the spool %s",
 			l->opt.stop_timeout_ms, l->opt.spool_dir);
@@ -780,7 +779,8 @@ out:
 	l->audit = NULL;
 	writer_free(l->writer);
 	asm_free(l->asm_ctx);
-	pcache_free(l->cache);
+	cf_free(l->facts);
+	enrich_free(l->enrich);
 	jsonl_out_free(l->jsonl);
 	bson_destroy(&info);
 	bson_destroy(&closing);

@@ -1,6 +1,6 @@
 /* procfs.c — reads /proc/PID (or a fixture tree laid out the same way) into struct
- * procfs_proc, walks all pids for the start-up snapshot, and owns the bounded per-tgid cache
- * of container/namespace ids (see procfs.h).
+ * procfs_proc or struct procfs_ids, and walks all pids for the start-up snapshot (see
+ * procfs.h). Owns nothing beyond the strings it hands to the caller.
  *
  * Every file of one process is opened relative to one directory fd of /proc/PID, so a pid
  * reused between two reads cannot mix two processes: the old fd then fails with ESRCH. */
@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +58,27 @@ static int read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *r
 out:
 	close(fd);
 	return r;
+}
+
+/* Read at most cap bytes of fd from offset 0 (a /proc file generates its text anew). */
+static int pread_all(int fd, char *buf, size_t cap, size_t *ret_len)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t n = pread(fd, buf + len, cap - len, (off_t)len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return 0;
 }
 
 /* readlinkat into a new string; 0 or -errno (-ENAMETOOLONG beyond PROCFS_PATH_MAX). */
@@ -272,21 +292,25 @@ static int open_pid_dir(const char *proc_root, pid_t pid)
 	return fd;
 }
 
-static int ids_at(int dirfd, char container[CONTAINER_ID_LEN + 1], uint64_t *mnt_ns,
-		  uint64_t *pid_ns)
+static int cgroup_to_id(const struct procfs_read_opts *o, const char *text, size_t len,
+			char container[CONTAINER_ID_LEN + 1])
 {
-	char *buf;
+	if (o && o->cgroup_id)
+		return o->cgroup_id(o->opaque, text, len, container);
+	return container_id_from_cgroup(text, len, container);
+}
+
+static int ids_at(int dirfd, const struct procfs_read_opts *o,
+		  char container[CONTAINER_ID_LEN + 1], uint64_t *mnt_ns, uint64_t *pid_ns)
+{
+	char buf[CGROUP_BUF];
 	size_t len = 0;
 	int r;
 
-	buf = malloc(CGROUP_BUF);
-	if (!buf)
-		return -ENOMEM;
 	container[0] = '\0';
-	r = read_at(dirfd, "cgroup", buf, CGROUP_BUF, &len);
-	if (r == 0 && container_id_from_cgroup(buf, len, container) < 0)
+	r = read_at(dirfd, "cgroup", buf, sizeof(buf), &len);
+	if (r == 0 && cgroup_to_id(o, buf, len, container) < 0)
 		container[0] = '\0';
-	free(buf);
 	if (r < 0 && is_gone_errno(-r))
 		return r;
 	*mnt_ns = 0;
@@ -311,11 +335,18 @@ void procfs_proc_release(struct procfs_proc *p)
 
 int procfs_read(const char *proc_root, pid_t pid, struct procfs_proc *ret)
 {
+	return procfs_read_ex(proc_root, pid, NULL, ret);
+}
+
+int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_opts *o,
+		   struct procfs_proc *ret)
+{
+	unsigned flags = o ? o->flags : 0;
 	struct procfs_proc p;
 	char buf[STATUS_BUF];
 	size_t len = 0;
 	bool vanished = false;
-	int dirfd, r;
+	int dirfd, statfd = -1, r;
 
 	memset(ret, 0, sizeof(*ret));
 	if (pid <= 0)
@@ -328,7 +359,9 @@ int procfs_read(const char *proc_root, pid_t pid, struct procfs_proc *ret)
 			goto gone;
 		return dirfd;
 	}
-	r = read_at(dirfd, "stat", buf, STAT_BUF, &len);
+	/* stat stays open: read again at the end, it says whether the process was reaped */
+	statfd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	r = statfd < 0 ? -errno : pread_all(statfd, buf, STAT_BUF, &len);
 	if (r < 0) {
 		if (is_gone_errno(-r))
 			goto gone_close;
@@ -338,11 +371,13 @@ int procfs_read(const char *proc_root, pid_t pid, struct procfs_proc *ret)
 	if (r < 0)
 		goto fail;
 	p.tgid = pid;
-	r = read_at(dirfd, "status", buf, sizeof(buf), &len);
-	if (r < 0 && is_gone_errno(-r))
-		goto gone_close;
-	if (r == 0)
-		parse_status(buf, len, &p);
+	if (!(flags & PROCFS_SKIP_STATUS)) {
+		r = read_at(dirfd, "status", buf, sizeof(buf), &len);
+		if (r < 0 && is_gone_errno(-r))
+			goto gone_close;
+		if (r == 0)
+			parse_status(buf, len, &p);
+	}
 
 	/* The rest may fail for kernel threads, zombies or a process exiting right now. */
 	r = link_at(dirfd, "exe", &p.exe);
@@ -361,18 +396,21 @@ int procfs_read(const char *proc_root, pid_t pid, struct procfs_proc *ret)
 	if (r == -ENOMEM)
 		goto fail;
 	vanished |= r == -ESRCH;
-	r = ids_at(dirfd, p.container, &p.mnt_ns, &p.pid_ns);
-	if (r == -ENOMEM)
-		goto fail;
-	vanished |= is_gone_errno(-r);
+	if (!(flags & PROCFS_SKIP_IDS)) {
+		r = ids_at(dirfd, o, p.container, &p.mnt_ns, &p.pid_ns);
+		vanished |= is_gone_errno(-r);
+	}
 	/* Did it exit while we read? stat of a reaped process's dir fd fails. */
-	if (vanished || read_at(dirfd, "stat", buf, 1, &len) < 0)
+	if (vanished || pread_all(statfd, buf, 1, &len) < 0)
 		p.gone = true;
+	close(statfd);
 	close(dirfd);
 	*ret = p;
 	return 0;
 
 gone_close:
+	if (statfd >= 0)
+		close(statfd);
 	close(dirfd);
 gone:
 	procfs_proc_release(&p);
@@ -381,30 +419,39 @@ gone:
 	ret->gone = true;
 	return 0;
 fail:
+	if (statfd >= 0)
+		close(statfd);
 	close(dirfd);
 	procfs_proc_release(&p);
 	return r;
 }
 
-int procfs_read_ids(const char *proc_root, pid_t pid, char ret_container[CONTAINER_ID_LEN + 1],
-		    uint64_t *ret_mnt_ns, uint64_t *ret_pid_ns)
+int procfs_read_ids(const char *proc_root, pid_t pid, const struct procfs_read_opts *o,
+		    struct procfs_ids *ret)
 {
-	char container[CONTAINER_ID_LEN + 1];
-	uint64_t mnt = 0, pidns = 0;
+	struct procfs_ids ids;
+	char buf[STAT_BUF], comm[17], state;
+	size_t len = 0;
 	int dirfd, r;
 
 	if (pid <= 0)
 		return -EINVAL;
+	memset(&ids, 0, sizeof(ids));
 	dirfd = open_pid_dir(proc_root, pid);
 	if (dirfd < 0)
 		return is_gone_errno(-dirfd) ? -ESRCH : dirfd;
-	r = ids_at(dirfd, container, &mnt, &pidns);
+	r = 0;
+	if (!(o && (o->flags & PROCFS_SKIP_STAT))) {
+		r = read_at(dirfd, "stat", buf, sizeof(buf), &len);
+		if (r == 0)
+			r = procfs_parse_stat(buf, len, comm, &state, &ids.ppid, &ids.start_ticks);
+	}
+	if (r == 0)
+		r = ids_at(dirfd, o, ids.container, &ids.mnt_ns, &ids.pid_ns);
 	close(dirfd);
 	if (r < 0)
 		return is_gone_errno(-r) ? -ESRCH : r;
-	memcpy(ret_container, container, sizeof(container));
-	*ret_mnt_ns = mnt;
-	*ret_pid_ns = pidns;
+	*ret = ids;
 	return 0;
 }
 
@@ -449,188 +496,4 @@ int procfs_snapshot(const char *proc_root, int (*fn)(void *opaque, const struct 
 out:
 	closedir(d);
 	return r < 0 ? r : n;
-}
-
-/* ---- pcache: chained hash over a fixed slot array, free list, round-robin eviction ---- */
-
-#define NIL UINT32_MAX
-
-struct pcache_slot {
-	struct pcache_entry e;
-	uint32_t next; /* next in bucket chain, or in the free list */
-	bool used;
-};
-
-struct pcache {
-	pthread_mutex_t lock;
-	char *proc_root;
-	struct pcache_slot *slots;
-	uint32_t *buckets;
-	size_t max, nbuckets, size;
-	uint32_t free_head, hand;
-	struct pcache_stats st;
-};
-
-static size_t bucket_of(const struct pcache *c, pid_t tgid)
-{
-	return ((uint32_t)tgid * 2654435761u) & (c->nbuckets - 1);
-}
-
-int pcache_new(size_t max, const char *proc_root, struct pcache **ret)
-{
-	struct pcache *c;
-
-	if (max == 0 || max >= NIL / 2)
-		return -EINVAL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
-	c->nbuckets = 16;
-	while (c->nbuckets < max * 2)
-		c->nbuckets *= 2;
-	c->max = max;
-	c->slots = calloc(max, sizeof(*c->slots));
-	c->buckets = malloc(c->nbuckets * sizeof(*c->buckets));
-	c->proc_root = strdup(root_or_default(proc_root));
-	if (!c->slots || !c->buckets || !c->proc_root) {
-		pcache_free(c);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < c->nbuckets; i++)
-		c->buckets[i] = NIL;
-	for (size_t i = 0; i < max; i++)
-		c->slots[i].next = i + 1 < max ? (uint32_t)(i + 1) : NIL;
-	c->free_head = 0;
-	*ret = c;
-	return 0;
-}
-
-void pcache_free(struct pcache *c)
-{
-	if (!c)
-		return;
-	pthread_mutex_destroy(&c->lock);
-	free(c->slots);
-	free(c->buckets);
-	free(c->proc_root);
-	free(c);
-}
-
-static uint32_t find_locked(struct pcache *c, pid_t tgid)
-{
-	for (uint32_t i = c->buckets[bucket_of(c, tgid)]; i != NIL; i = c->slots[i].next) {
-		if (c->slots[i].e.tgid == tgid)
-			return i;
-	}
-	return NIL;
-}
-
-static void unlink_locked(struct pcache *c, uint32_t idx)
-{
-	uint32_t *pp = &c->buckets[bucket_of(c, c->slots[idx].e.tgid)];
-
-	while (*pp != NIL && *pp != idx)
-		pp = &c->slots[*pp].next;
-	if (*pp == idx)
-		*pp = c->slots[idx].next;
-	c->slots[idx].used = false;
-	c->size--;
-}
-
-static void insert_locked(struct pcache *c, const struct pcache_entry *e)
-{
-	uint32_t idx;
-	size_t b;
-
-	if (c->free_head != NIL) {
-		idx = c->free_head;
-		c->free_head = c->slots[idx].next;
-	} else {
-		/* full: evict round-robin (approximately the oldest) */
-		idx = c->hand;
-		c->hand = (uint32_t)((c->hand + 1) % c->max);
-		unlink_locked(c, idx);
-		c->st.evictions++;
-	}
-	b = bucket_of(c, e->tgid);
-	c->slots[idx].e = *e;
-	c->slots[idx].used = true;
-	c->slots[idx].next = c->buckets[b];
-	c->buckets[b] = idx;
-	c->size++;
-}
-
-int pcache_lookup(struct pcache *c, pid_t tgid, struct pcache_entry *ret)
-{
-	struct pcache_entry e;
-	uint32_t idx;
-	int r;
-
-	pthread_mutex_lock(&c->lock);
-	idx = find_locked(c, tgid);
-	if (idx != NIL) {
-		*ret = c->slots[idx].e;
-		c->st.hits++;
-		pthread_mutex_unlock(&c->lock);
-		return 0;
-	}
-	c->st.misses++;
-	pthread_mutex_unlock(&c->lock);
-
-	/* read without the lock: /proc reads can be slow */
-	memset(&e, 0, sizeof(e));
-	e.tgid = tgid;
-	r = procfs_read_ids(c->proc_root, tgid, e.container, &e.mnt_ns, &e.pid_ns);
-	if (r < 0) {
-		if (r == -ESRCH) {
-			pthread_mutex_lock(&c->lock);
-			c->st.gone++;
-			pthread_mutex_unlock(&c->lock);
-		}
-		return r;
-	}
-	pthread_mutex_lock(&c->lock);
-	if (find_locked(c, tgid) == NIL) /* another thread may have inserted it meanwhile */
-		insert_locked(c, &e);
-	pthread_mutex_unlock(&c->lock);
-	*ret = e;
-	return 0;
-}
-
-void pcache_put(struct pcache *c, const struct pcache_entry *e)
-{
-	uint32_t idx;
-
-	pthread_mutex_lock(&c->lock);
-	idx = find_locked(c, e->tgid);
-	if (idx != NIL)
-		c->slots[idx].e = *e;
-	else
-		insert_locked(c, e);
-	pthread_mutex_unlock(&c->lock);
-}
-
-void pcache_invalidate(struct pcache *c, pid_t tgid)
-{
-	uint32_t idx;
-
-	pthread_mutex_lock(&c->lock);
-	idx = find_locked(c, tgid);
-	if (idx != NIL) {
-		unlink_locked(c, idx);
-		c->slots[idx].next = c->free_head;
-		c->free_head = idx;
-		c->st.invalidations++;
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-void pcache_get_stats(struct pcache *c, struct pcache_stats *ret)
-{
-	pthread_mutex_lock(&c->lock);
-	*ret = c->st;
-	ret->size = c->size;
-	ret->max = c->max;
-	pthread_mutex_unlock(&c->lock);
 }

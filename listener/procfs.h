@@ -1,5 +1,6 @@
-/* procfs.h — what /proc shows about a process: one pid (procfs_read), every pid
- * (procfs_snapshot), and a bounded per-tgid cache of {container, mnt_ns, pid_ns} (pcache).
+/* procfs.h — the /proc reader: what /proc shows about one pid (procfs_read, procfs_read_ex),
+ * only its container and namespace ids (procfs_read_ids), every pid (procfs_snapshot). Which
+ * facts to read when, and the cache of what was read, are enrich.h's policy, not this file's.
  *
  * proc_root is a directory laid out like /proc (NULL means "/proc"), so tests can point it at
  * a fixture tree. Reading /proc races with the process: a process may exit between two files;
@@ -44,9 +45,36 @@ struct procfs_proc {
 int procfs_read(const char *proc_root, pid_t pid, struct procfs_proc *ret);
 void procfs_proc_release(struct procfs_proc *p);
 
-/* Only the cheap ids: container, mnt_ns, pid_ns (3 small reads). 0, or -ESRCH when gone. */
-int procfs_read_ids(const char *proc_root, pid_t pid, char ret_container[CONTAINER_ID_LEN + 1],
-		    uint64_t *ret_mnt_ns, uint64_t *ret_pid_ns);
+/* How a read goes. flags: PROCFS_SKIP_STATUS leaves tgid (= pid), uid and threads unread;
+ * PROCFS_SKIP_IDS leaves container, mnt_ns and pid_ns unread (the caller has them).
+ * cgroup_id, when set, turns the text of /proc/PID/cgroup into a container id in place of
+ * container_id_from_cgroup() (a cache of its own): 0, or < 0 for "no container". */
+#define PROCFS_SKIP_STATUS 0x1u
+#define PROCFS_SKIP_IDS 0x2u
+#define PROCFS_SKIP_STAT 0x4u /* procfs_read_ids: start_ticks and ppid left 0 */
+struct procfs_read_opts {
+	unsigned flags;
+	int (*cgroup_id)(void *opaque, const char *text, size_t len,
+			 char ret[CONTAINER_ID_LEN + 1]);
+	void *opaque;
+};
+
+/* procfs_read() with options (o may be NULL: everything, container_id_from_cgroup). */
+int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_opts *o,
+		   struct procfs_proc *ret);
+
+/* Only the cheap ids, and the start time to tell two processes with the same pid apart. */
+struct procfs_ids {
+	char container[CONTAINER_ID_LEN + 1]; /* "" for a host process */
+	uint64_t mnt_ns, pid_ns;              /* 0 when unreadable */
+	uint64_t start_ticks;                 /* stat field 22 */
+	pid_t ppid;
+};
+
+/* stat, cgroup, ns/mnt, ns/pid of pid (o may be NULL; of its flags only PROCFS_SKIP_STAT). 0 and *ret,
+ * or -ESRCH when the process is gone, other -errno on failure (*ret untouched). */
+int procfs_read_ids(const char *proc_root, pid_t pid, const struct procfs_read_opts *o,
+		    struct procfs_ids *ret);
 
 /* Parse the text of a stat file (len bytes): comm (may contain spaces and ')'), state, ppid
  * and start time (field 22). Exposed for tests and the fuzz target. 0 or -EINVAL. */
@@ -58,38 +86,5 @@ int procfs_parse_stat(const char *text, size_t len, char ret_comm[17], char *ret
  * (that value is returned). Returns the number of processes passed to fn, or -errno. */
 int procfs_snapshot(const char *proc_root, int (*fn)(void *opaque, const struct procfs_proc *p),
 		    void *opaque);
-
-/* ---- per-tgid cache ---- */
-struct pcache_entry {
-	pid_t tgid;
-	char container[CONTAINER_ID_LEN + 1]; /* "" for a host process */
-	uint64_t mnt_ns, pid_ns;
-};
-
-struct pcache_stats {
-	uint64_t hits, misses, evictions, invalidations, gone;
-	size_t size, max;
-};
-
-struct pcache;
-
-/* A cache of at most max entries (max >= 1), reading proc_root (NULL: "/proc"; copied).
- * Safe to use from several threads. *ret is owned by the caller: pcache_free(). */
-int pcache_new(size_t max, const char *proc_root, struct pcache **ret);
-void pcache_free(struct pcache *c);
-
-/* The entry of tgid: from the cache, else read from proc_root and cached (evicting the
- * oldest entry when full). Returns 0 and copies into *ret; -ESRCH when the process is gone
- * (nothing cached); other -errno on read failure. */
-int pcache_lookup(struct pcache *c, pid_t tgid, struct pcache_entry *ret);
-
-/* Set the entry of e->tgid (replacing any): a child inherits its parent's entry at fork, so
- * that events of a process too short-lived to be read from /proc still get their container. */
-void pcache_put(struct pcache *c, const struct pcache_entry *e);
-
-/* Forget tgid (call at exec — setns/cgroup moves happen around it — and at exit). */
-void pcache_invalidate(struct pcache *c, pid_t tgid);
-
-void pcache_get_stats(struct pcache *c, struct pcache_stats *ret);
 
 #endif

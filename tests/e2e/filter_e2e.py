@@ -62,7 +62,8 @@ def record(dbname):
         time.sleep(3)  # assembler timeout and the writer's last batch
     finally:
         rc = L.stop()
-    facts.update(cid=ins["Id"], pid=ins["State"]["Pid"],
+    facts.update(cid=ins["Id"], pid=ins["State"]["Pid"], name=ins["Name"].lstrip("/"),
+                 image=ins["Config"]["Image"], image_id=ins["Image"],
                  rootfs=ins["GraphDriver"]["Data"]["MergedDir"], listener_rc=rc)
     return facts
 
@@ -111,10 +112,17 @@ def checks(f):
     check(c.get("rootfs") == rootfs, f"rootfs == MergedDir {rootfs} ({c.get('rootfs')})")
     check(c.get("rootfs_source") in ("chdir+pivot_root", "chdir-before-pivot_root"),
           f"rootfs from the recorded pivot_root ({c.get('rootfs_source')})")
-    # the container was removed before the filter ran: docker's config.v2.json is gone, so
-    # name and image are unknown (never guessed from another container)
-    check(c.get("name") is None and c.get("image") is None,
-          f"removed container: name and image null ({c.get('name')}, {c.get('image')})")
+    # the container was removed before the filter ran: docker's config.v2.json is gone, but
+    # the listener recorded name and image when it first saw the container (issue 17)
+    check(c.get("name") == f["name"] and c.get("name_source") == "listener",
+          f"removed container: name {f['name']} from the listener ({c.get('name')}, "
+          f"{c.get('name_source')})")
+    check(c.get("image") == f["image"] and c.get("image_source") == "listener",
+          f"removed container: image {f['image']} from the listener ({c.get('image')}, "
+          f"{c.get('image_source')})")
+    check(c.get("image_id") == f["image_id"] and c.get("runtime") == "docker",
+          f"image id {f['image_id'][:19]} and runtime docker ({c.get('image_id')}, "
+          f"{c.get('runtime')})")
 
     procs = list(out(d, sid, "processes").find({"session": sid}))
     keys = [p["key"] for p in procs]

@@ -41,6 +41,7 @@
 #define IE ID("e")
 #define IF ID("f")
 #define I0 ID("0")
+#define I9 ID("9")
 #define MOUNT_A "ef7205ffe083b284deffa97010b19b338a1273666155024d93fe799e60d6b8d6"
 #define MOUNT_B "b0d32a114a703e775ca5d452d3e45405e880093fd1674fa57168a12b96ed33af"
 #define SENTINEL ((char *)"untouched")
@@ -352,6 +353,113 @@ static void test_rootfs_run_fallback(void **state)
 	model_release(&m);
 }
 
+/* --- issue 17: config.v2.json facts, mountinfo overlay, the listener's facts first ---------- */
+
+static void test_config_read(void **state)
+{
+	struct docker_meta_config c;
+
+	(void)state;
+	assert_int_equal(docker_meta_config_read(droot, I9, &c), 0);
+	assert_string_equal(c.name, "k8s_app_web-0_shop_0123-4567_0");
+	assert_string_equal(c.image, "registry.example/web:1.2");
+	assert_string_equal(c.image_id, "sha256:1111111111111111111111111111111111111111111111111111111111111111");
+	assert_string_equal(c.created, "2026-11-30T10:00:00.123456789Z");
+	assert_string_equal(c.pod_name, "web-0");
+	assert_string_equal(c.pod_namespace, "shop");
+	assert_string_equal(c.k8s_container, "app");
+	docker_meta_config_release(&c);
+	assert_int_equal(docker_meta_config_read(droot, IA, &c), 0);
+	assert_string_equal(c.name, "web_1");
+	assert_non_null(c.image_id);
+	assert_null(c.pod_name);
+	docker_meta_config_release(&c);
+	assert_int_equal(docker_meta_config_read(droot, IC, &c), -ENOENT);
+	docker_meta_config_release(&c);
+	assert_int_equal(docker_meta_config_read(droot, "../x", &c), -EINVAL);
+	docker_meta_config_release(&c);
+	docker_meta_config_release(NULL);
+}
+
+static void test_mountinfo_rootfs(void **state)
+{
+	const char *ok =
+		"1001 1000 0:50 / / rw,relatime master:1 - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/A:/var/lib/docker/overlay2/l/B,upperdir=/var/lib/docker/overlay2/" MOUNT_A "/diff,workdir=/var/lib/docker/overlay2/" MOUNT_A "/work\n"
+		"1002 1001 0:52 / /proc rw,nosuid - proc proc rw\n";
+	const char *space = "5 4 0:50 / / rw - overlay overlay rw,upperdir=/srv/a\\040b/diff,workdir=/w\n";
+	const char *notroot = "5 4 0:50 / /mnt rw - overlay overlay rw,upperdir=/x/diff\n6 4 8:1 / / rw - ext4 /dev/sda1 rw\n";
+	const char *climb = "5 4 0:50 / / rw - overlay overlay rw,upperdir=/x/../etc/diff\n";
+	const char *noupper = "5 4 0:50 / / rw - overlay overlay rw,lowerdir=/l\n";
+	const char *badesc = "5 4 0:50 / / rw - overlay overlay rw,upperdir=/a\\9/diff\n";
+	char *p = SENTINEL;
+
+	(void)state;
+	assert_int_equal(docker_meta_mountinfo_rootfs(ok, strlen(ok), &p), 0);
+	assert_string_equal(p, "/var/lib/docker/overlay2/" MOUNT_A "/merged");
+	free(p);
+	assert_int_equal(docker_meta_mountinfo_rootfs(space, strlen(space), &p), 0);
+	assert_string_equal(p, "/srv/a b/merged");
+	free(p);
+	p = SENTINEL;
+	assert_int_equal(docker_meta_mountinfo_rootfs(notroot, strlen(notroot), &p), -ENOENT);
+	assert_int_equal(docker_meta_mountinfo_rootfs(climb, strlen(climb), &p), -EINVAL);
+	assert_int_equal(docker_meta_mountinfo_rootfs(noupper, strlen(noupper), &p), -ENOENT);
+	assert_int_equal(docker_meta_mountinfo_rootfs(badesc, strlen(badesc), &p), -EINVAL);
+	/* cut in the middle of the line: no read past len */
+	assert_int_equal(docker_meta_mountinfo_rootfs(ok, 40, &p), -ENOENT);
+	assert_ptr_equal(p, SENTINEL);
+}
+
+/* container_facts documents (what the listener saw) come before docker's state now; the
+ * filter-time lookup fills only what the listener did not have. */
+static void test_rootfs_run_listener_facts(void **state)
+{
+	struct model m;
+	bson_error_t be;
+	bson_t *d;
+	const struct m_cont *a, *b, *e;
+
+	(void)state;
+	session(&m);
+	d = bson_new_from_json((const uint8_t *)"{\"container\":\"" IE "\",\"runtime\":\"docker\","
+			       "\"name\":\"gone_1\",\"image\":\"img:1\",\"image_id\":\"sha256:ab\","
+			       "\"rootfs\":\"/var/lib/docker/overlay2/zz/merged\",\"rootfs_source\":"
+			       "\"overlay-mount\",\"pod_name\":null}", -1, &be);
+	assert_non_null(d);
+	assert_int_equal(load_container_facts_doc(&m, d), 0);
+	assert_int_equal(load_container_facts_doc(&m, d), 0); /* announced twice: one */
+	bson_destroy(d);
+	d = bson_new_from_json((const uint8_t *)"{\"container\":\"" IB "\",\"name\":null,"
+			       "\"image\":\"seen:2\"}", -1, &be);
+	assert_int_equal(load_container_facts_doc(&m, d), 0);
+	bson_destroy(d);
+	d = bson_new_from_json((const uint8_t *)"{\"container\":\"nope\"}", -1, &be);
+	assert_int_equal(load_container_facts_doc(&m, d), 0); /* skipped */
+	bson_destroy(d);
+	assert_int_equal(m.ncfacts, 2);
+	m.docker_root = droot;
+	m.runtime_roots[1] = rroot;
+	run(&m);
+	e = cont(&m, IE);
+	assert_string_equal(e->rootfs, "/var/lib/docker/overlay2/zz/merged");
+	assert_string_equal(e->rootfs_src, "listener:overlay-mount");
+	assert_string_equal(e->name, "gone_1");
+	assert_string_equal(e->name_src, "listener");
+	assert_string_equal(e->image_src, "listener");
+	assert_string_equal(e->facts->image_id, "sha256:ab");
+	assert_path(file_of(&m, 31)->host_path, "/var/lib/docker/overlay2/zz/merged", "/etc/motd");
+	b = cont(&m, IB);
+	assert_string_equal(b->image, "seen:2");
+	assert_string_equal(b->image_src, "listener");
+	assert_string_equal(b->name, "db"); /* the listener had none: filter time */
+	assert_string_equal(b->name_src, "filter-time");
+	a = cont(&m, IA);
+	assert_string_equal(a->name_src, "filter-time");
+	assert_null(a->facts);
+	assert_int_equal(m.n.containers_without_rootfs, 0);
+	model_release(&m);
+}
+
 /* Without docker_root / runtime_roots (model_init's default) nothing is read: as before. */
 static void test_rootfs_run_no_docker(void **state)
 {
@@ -378,6 +486,9 @@ int main(void)
 		cmocka_unit_test(test_bad_ids),
 		cmocka_unit_test(test_hostile_files),
 		cmocka_unit_test(test_rootfs_run_fallback),
+		cmocka_unit_test(test_config_read),
+		cmocka_unit_test(test_mountinfo_rootfs),
+		cmocka_unit_test(test_rootfs_run_listener_facts),
 		cmocka_unit_test(test_rootfs_run_no_docker),
 	};
 

@@ -318,8 +318,7 @@ static void test_docker_container_id(void **state)
 {
 	struct sink *s = *state;
 	struct procfs_proc p;
-	struct pcache_entry ce;
-	struct pcache *cache;
+	struct procfs_ids ids;
 	struct pc *pc;
 	char id[256], cmd[512], pidbuf[64];
 	pid_t pid;
@@ -358,13 +357,11 @@ static void test_docker_container_id(void **state)
 	}
 	procfs_proc_release(&p);
 
-	assert_int_equal(pcache_new(16, NULL, &cache), 0);
-	assert_int_equal(pcache_lookup(cache, pid, &ce), 0);
-	assert_string_equal(ce.container, id);
-	assert_true(ce.mnt_ns > 0 && ce.pid_ns > 0);
-	assert_int_equal(pcache_lookup(cache, getpid(), &ce), 0);
-	assert_string_equal(ce.container, ""); /* this test runs on the host */
-	pcache_free(cache);
+	assert_int_equal(procfs_read_ids(NULL, pid, NULL, &ids), 0);
+	assert_string_equal(ids.container, id);
+	assert_true(ids.mnt_ns > 0 && ids.pid_ns > 0 && ids.start_ticks > 0);
+	assert_int_equal(procfs_read_ids(NULL, getpid(), NULL, &ids), 0);
+	assert_string_equal(ids.container, ""); /* this test runs on the host */
 
 	snprintf(cmd, sizeof(cmd), "/usr/bin/docker rm -f %s >/dev/null 2>&1", id);
 	assert_int_equal(system(cmd), 0);

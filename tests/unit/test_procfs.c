@@ -218,137 +218,19 @@ static void test_snapshot(void **state)
 	assert_int_equal(procfs_snapshot("/nonexistent-root", count_fn, &n), -ENOENT);
 }
 
-static void test_pcache(void **state)
+static void test_read_ids(void **state)
 {
-	struct pcache *c;
-	struct pcache_entry e;
-	struct pcache_stats st;
+	struct procfs_ids ids;
 
 	(void)state;
-	assert_int_equal(pcache_new(0, proc_root, &c), -EINVAL);
-	assert_int_equal(pcache_new(3, proc_root, &c), 0);
-	assert_int_equal(pcache_lookup(c, 100, &e), 0);
-	assert_int_equal(e.tgid, 100);
-	assert_string_equal(e.container, ID);
-	assert_true(e.mnt_ns == 4026532501ull);
-	assert_int_equal(pcache_lookup(c, 100, &e), 0);
-	assert_int_equal(pcache_lookup(c, 1, &e), 0);
-	assert_string_equal(e.container, "");
-	assert_int_equal(pcache_lookup(c, 300, &e), 0);
-	assert_string_equal(e.container, ID2);
-	pcache_get_stats(c, &st);
-	assert_true(st.hits == 1 && st.misses == 3 && st.size == 3 && st.max == 3);
-	assert_true(st.evictions == 0);
-
-	/* full: the next miss evicts one; size never exceeds max */
-	assert_int_equal(pcache_lookup(c, 400, &e), 0);
-	assert_string_equal(e.container, ID2);
-	pcache_get_stats(c, &st);
-	assert_true(st.evictions == 1 && st.size == 3);
-	for (pid_t pid = 100; pid <= 600; pid += 100) {
-		assert_int_equal(pcache_lookup(c, pid, &e), 0);
-		assert_int_equal(e.tgid, pid);
-	}
-	pcache_get_stats(c, &st);
-	assert_int_equal(st.size, 3);
-
-	/* gone: -ESRCH, not cached */
-	assert_int_equal(pcache_lookup(c, 4242, &e), -ESRCH);
-	pcache_get_stats(c, &st);
-	assert_true(st.gone == 1 && st.size == 3);
-
-	/* invalidate frees a slot: the next insert does not evict */
-	assert_int_equal(pcache_lookup(c, 600, &e), 0); /* make sure it's cached */
-	pcache_get_stats(c, &st);
-	{
-		uint64_t ev_before = st.evictions;
-
-		pcache_invalidate(c, 600);
-		pcache_invalidate(c, 600); /* twice: no-op */
-		pcache_get_stats(c, &st);
-		assert_true(st.invalidations == 1 && st.size == 2);
-		assert_int_equal(pcache_lookup(c, 1, &e), 0); /* a miss or a hit, no eviction */
-		pcache_get_stats(c, &st);
-		if (st.size == 3)
-			assert_true(st.evictions == ev_before);
-	}
-	pcache_free(c);
-	pcache_free(NULL);
-}
-
-/* the cache sees a real change: a process that moved (here: a new fixture value) is re-read
- * after invalidate */
-static void test_pcache_invalidate_rereads(void **state)
-{
-	char dir[] = "/tmp/lineage-procfs-XXXXXX", path[4200];
-	struct pcache *c;
-	struct pcache_entry e;
-	FILE *f;
-
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/77", dir);
-	assert_int_equal(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/77/cgroup", dir);
-	f = fopen(path, "w");
-	fputs("0::/\n", f);
-	fclose(f);
-	assert_int_equal(pcache_new(8, dir, &c), 0);
-	assert_int_equal(pcache_lookup(c, 77, &e), 0);
-	assert_string_equal(e.container, "");
-	/* runc moved it into the container's cgroup (as at exec) */
-	f = fopen(path, "w");
-	fputs("0::/system.slice/docker-" ID ".scope\n", f);
-	fclose(f);
-	assert_int_equal(pcache_lookup(c, 77, &e), 0);
-	assert_string_equal(e.container, ""); /* cached */
-	pcache_invalidate(c, 77);
-	assert_int_equal(pcache_lookup(c, 77, &e), 0);
-	assert_string_equal(e.container, ID);
-	pcache_free(c);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/77", dir);
-	rmdir(path);
-	rmdir(dir);
-}
-
-struct hammer {
-	struct pcache *c;
-	int errors;
-};
-
-static void *hammer_fn(void *arg)
-{
-	struct hammer *h = arg;
-	struct pcache_entry e;
-
-	for (int i = 0; i < 20000; i++) {
-		pid_t pid = (pid_t)(100 * (1 + i % 6));
-
-		if (i % 7 == 0)
-			pcache_invalidate(h->c, pid);
-		else if (pcache_lookup(h->c, pid, &e) < 0 || e.tgid != pid)
-			__atomic_fetch_add(&h->errors, 1, __ATOMIC_RELAXED);
-	}
-	return NULL;
-}
-
-static void test_pcache_threads(void **state)
-{
-	struct hammer h = { 0 };
-	struct pcache_stats st;
-	pthread_t t[4];
-
-	(void)state;
-	assert_int_equal(pcache_new(4, proc_root, &h.c), 0);
-	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, hammer_fn, &h);
-	for (int i = 0; i < 4; i++)
-		pthread_join(t[i], NULL);
-	pcache_get_stats(h.c, &st);
-	assert_int_equal(h.errors, 0);
-	assert_true(st.size <= 4);
-	pcache_free(h.c);
+	assert_int_equal(procfs_read_ids(proc_root, 100, NULL, &ids), 0);
+	assert_string_equal(ids.container, ID);
+	assert_true(ids.mnt_ns == 4026532501ull);
+	assert_true(ids.start_ticks > 0);
+	assert_int_equal(procfs_read_ids(proc_root, 1, NULL, &ids), 0);
+	assert_string_equal(ids.container, "");
+	assert_int_equal(procfs_read_ids(proc_root, 4242, NULL, &ids), -ESRCH);
+	assert_int_equal(procfs_read_ids(proc_root, 0, NULL, &ids), -EINVAL);
 }
 
 int main(void)
@@ -358,9 +240,7 @@ int main(void)
 		cmocka_unit_test(test_parse_stat),
 		cmocka_unit_test(test_read_self_and_gone),
 		cmocka_unit_test(test_snapshot),
-		cmocka_unit_test(test_pcache),
-		cmocka_unit_test(test_pcache_invalidate_rereads),
-		cmocka_unit_test(test_pcache_threads),
+		cmocka_unit_test(test_read_ids),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,7 +1,10 @@
-/* docker_meta.h — what docker's and containerd's on-disk state says about one container,
- * read at filter time: the rootfs from the OCI bundle's config.json or from the overlay2
- * mount-id, the name and image from config.v2.json. Pure file reading below a root directory
- * given by the caller (tests point it at tests/fixtures/docker); no logging, no daemon API.
+/* docker_meta.h — what docker's and containerd's on-disk state says about one container: the
+ * rootfs from the OCI bundle's config.json, from the overlay2 mount-id or from the overlay
+ * mount in a member process's mountinfo; name, image, image id, created time and the
+ * Kubernetes labels from config.v2.json. Read by the listener when it first sees a container
+ * (container_facts.c) and by the filter as its fallback. Pure file reading below a root
+ * directory given by the caller (tests point it at tests/fixtures/docker); no logging, no
+ * daemon API.
  *
  * Nothing read here is trusted: the container id must be 64 lower-case hex, files must be
  * regular (the last component is not followed if it is a symlink) and at most
@@ -13,8 +16,8 @@
  * Every function returns 0 on success or a negative errno: -EINVAL bad id or refused content,
  * -ENOENT file or field absent, -EFBIG file too large, others from open/read. Outputs are
  * new strings the caller frees, written only on success. */
-#ifndef LINEAGE_FILTER_DOCKER_META_H
-#define LINEAGE_FILTER_DOCKER_META_H
+#ifndef LINEAGE_DOCKER_META_H
+#define LINEAGE_DOCKER_META_H
 
 #define DOCKER_META_MAX_JSON (4u << 20) /* config.v2.json / config.json size limit */
 #define DOCKER_META_MAX_STR 4096        /* name, image, root.path length limit */
@@ -30,6 +33,10 @@
  * container runs. */
 int docker_meta_oci_rootfs(const char *runtime_root, const char *id, char **ret_path);
 
+/* root.path of <bundle>/config.json (an OCI bundle directory, absolute), made absolute
+ * against the bundle and cleaned; a relative one must stay below the bundle. */
+int docker_meta_bundle_rootfs(const char *bundle, char **ret_path);
+
 /* <docker_root>/overlay2/<mount-id>/merged, with mount-id read from
  * <docker_root>/image/overlay2/layerdb/mounts/<id>/mount-id (present until the container
  * is removed). */
@@ -40,5 +47,26 @@ int docker_meta_overlay_rootfs(const char *docker_root, const char *id, char **r
  * -ENOENT when neither is there. */
 int docker_meta_name_image(const char *docker_root, const char *id, char **ret_name,
 			   char **ret_image);
+
+/* Everything config.v2.json says that lineage records. Each string is NULL when absent or
+ * refused. Kubernetes' labels come from Config.Labels (io.kubernetes.pod.name, …). */
+struct docker_meta_config {
+	char *name, *image, *image_id, *created;
+	char *pod_name, *pod_namespace, *k8s_container;
+};
+
+/* Read <docker_root>/containers/<id>/config.v2.json into *ret (zeroed first; release with
+ * docker_meta_config_release, also after a failure). 0, or -ENOENT when the file is absent or
+ * holds none of the fields, -EINVAL refused, -ENOMEM. */
+int docker_meta_config_read(const char *docker_root, const char *id,
+			    struct docker_meta_config *ret);
+void docker_meta_config_release(struct docker_meta_config *c);
+
+/* The host path of a container's root from the text (len bytes) of a member process's
+ * /proc/PID/mountinfo: the overlay mounted on "/" in its namespace, whose upperdir=<X>/diff
+ * names the layer directory <X>; the rootfs is <X>/merged. 0 and *ret_path (caller frees),
+ * -ENOENT when "/" is not such an overlay, -EINVAL for a path refused (not absolute, escapes,
+ * escaped characters other than the kernel's octal ones). */
+int docker_meta_mountinfo_rootfs(const char *text, size_t len, char **ret_path);
 
 #endif

@@ -1,0 +1,315 @@
+/* container_facts.c — container facts at first sight (see container_facts.h): a bounded queue
+ * of announced ids, one thread that looks each up in the runtime's on-disk state and the
+ * member's mountinfo, and the container_facts document. Owns the queue and the thread. */
+#include "container_facts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker_meta.h"
+#include "schema.h"
+#include "utf8.h"
+
+#define QUEUE_MAX 256
+#define MOUNTINFO_MAX (1u << 20)
+#define CGROUP_MAX 8192
+
+struct item {
+	char id[CONTAINER_ID_LEN + 1];
+	pid_t pid;
+	int64_t seen_ms;
+};
+
+struct cf {
+	struct cf_config cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool started, stop;
+	struct item q[QUEUE_MAX];
+	size_t head, n;
+	struct cf_stats st;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* At most max bytes of a /proc file (NUL-terminated) into a new buffer. */
+static int slurp(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	char *buf = malloc(max + 1);
+	size_t len = 0;
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	while (len < max) {
+		ssize_t n = read(fd, buf + len, max - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* The runtime from the cgroup path form (container.h lists them). */
+static const char *runtime_of_cgroup(const char *text, const char *id)
+{
+	static const struct {
+		const char *prefix, *runtime;
+	} forms[] = {
+		{ "docker-", "docker" },        { "/docker/", "docker" },
+		{ "cri-containerd-", "containerd" }, { "crio-", "cri-o" },
+		{ "libpod-", "podman" },
+	};
+	char pat[96];
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(pat, sizeof(pat), "%s%s", forms[i].prefix, id);
+		if (strstr(text, pat))
+			return forms[i].runtime;
+	}
+	return NULL;
+}
+
+static char *prefixed(const struct cf_config *cfg, const char *path)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s", cfg->run_root ? cfg->run_root : "", path) < 0)
+		return NULL;
+	return s;
+}
+
+/* OCI bundles of the runtimes, while the container runs. */
+static int rootfs_from_bundles(const struct cf_config *cfg, const char *id, char **ret)
+{
+	static const char *const fmts[] = {
+		"/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby/%s",
+		"/run/containerd/io.containerd.runtime.v2.task/moby/%s",
+		"/run/containerd/io.containerd.runtime.v2.task/k8s.io/%s",
+		"/run/containerd/io.containerd.runtime.v2.task/default/%s",
+		"/run/containers/storage/overlay-containers/%s/userdata",
+		"/var/lib/containers/storage/overlay-containers/%s/userdata",
+	};
+	char rel[256];
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		char *bundle;
+		int r;
+
+		snprintf(rel, sizeof(rel), fmts[i], id);
+		bundle = prefixed(cfg, rel);
+		if (!bundle)
+			return -ENOMEM;
+		r = docker_meta_bundle_rootfs(bundle, ret);
+		free(bundle);
+		if (r == 0 || r == -ENOMEM)
+			return r;
+	}
+	return -ENOENT;
+}
+
+void cf_lookup(const struct cf_config *cfg, const char *id, pid_t pid, struct cf_facts *f)
+{
+	const char *droot = cfg->docker_root ? cfg->docker_root : DOCKER_META_DOCKER_ROOT;
+	const char *proot = cfg->proc_root ? cfg->proc_root : "/proc";
+	struct docker_meta_config dc;
+	char path[256], *text = NULL;
+	size_t len = 0;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->pid = pid;
+	f->seen_ms = wall_ms();
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proot, (int)pid);
+	if (pid > 0 && slurp(path, CGROUP_MAX, &text, &len) == 0)
+		f->runtime = runtime_of_cgroup(text, id);
+	free(text);
+	text = NULL;
+
+	if (docker_meta_config_read(droot, id, &dc) == 0) {
+		if (!f->runtime)
+			f->runtime = "docker";
+		f->name = dc.name;
+		f->image = dc.image;
+		f->image_id = dc.image_id;
+		f->created = dc.created;
+		f->pod_name = dc.pod_name;
+		f->pod_namespace = dc.pod_namespace;
+		f->k8s_container = dc.k8s_container;
+		memset(&dc, 0, sizeof(dc));
+	}
+	docker_meta_config_release(&dc);
+
+	if (rootfs_from_bundles(cfg, id, &f->rootfs) == 0) {
+		f->rootfs_source = "oci-config";
+	} else if (docker_meta_overlay_rootfs(droot, id, &f->rootfs) == 0) {
+		f->rootfs_source = "overlay-mount";
+	} else {
+		snprintf(path, sizeof(path), "%s/%d/mountinfo", proot, (int)pid);
+		if (pid > 0 && slurp(path, MOUNTINFO_MAX, &text, &len) == 0 &&
+		    docker_meta_mountinfo_rootfs(text, len, &f->rootfs) == 0)
+			f->rootfs_source = "mountinfo";
+		free(text);
+	}
+}
+
+void cf_facts_release(struct cf_facts *f)
+{
+	if (!f)
+		return;
+	free(f->name);
+	free(f->image);
+	free(f->image_id);
+	free(f->created);
+	free(f->pod_name);
+	free(f->pod_namespace);
+	free(f->k8s_container);
+	free(f->rootfs);
+	memset(f, 0, sizeof(*f));
+}
+
+static void put(bson_t *d, const char *key, const char *s)
+{
+	if (s)
+		(void)utf8_append(d, key, s, strlen(s));
+	else
+		bson_append_null(d, key, -1);
+}
+
+int cf_doc(const struct cf_facts *f, const struct doc_meta *m, bson_t *ret)
+{
+	bson_init(ret);
+	doc_meta_append(ret, m);
+	BSON_APPEND_DATE_TIME(ret, SCHEMA_F_TS, f->seen_ms);
+	BSON_APPEND_UTF8(ret, SCHEMA_F_CONTAINER, f->id);
+	BSON_APPEND_INT32(ret, SCHEMA_F_SEEN_PID, f->pid);
+	put(ret, SCHEMA_F_RUNTIME, f->runtime);
+	put(ret, SCHEMA_F_NAME, f->name);
+	put(ret, SCHEMA_F_IMAGE, f->image);
+	put(ret, SCHEMA_F_IMAGE_ID, f->image_id);
+	put(ret, SCHEMA_F_CREATED, f->created);
+	put(ret, SCHEMA_F_ROOTFS, f->rootfs);
+	put(ret, SCHEMA_F_ROOTFS_SOURCE, f->rootfs_source);
+	put(ret, SCHEMA_F_POD_NAME, f->pod_name);
+	put(ret, SCHEMA_F_POD_NAMESPACE, f->pod_namespace);
+	put(ret, SCHEMA_F_K8S_CONTAINER, f->k8s_container);
+	return 0;
+}
+
+static void *facts_thread(void *arg)
+{
+	struct cf *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct item it;
+		struct cf_facts f;
+
+		while (c->n == 0 && !c->stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->n == 0)
+			break; /* stopping, and everything queued is done */
+		it = c->q[c->head];
+		c->head = (c->head + 1) % QUEUE_MAX;
+		c->n--;
+		pthread_mutex_unlock(&c->lock);
+
+		cf_lookup(&c->cfg, it.id, it.pid, &f);
+		f.seen_ms = it.seen_ms;
+		if (c->cfg.emit)
+			c->cfg.emit(c->cfg.opaque, &f);
+		cf_facts_release(&f);
+
+		pthread_mutex_lock(&c->lock);
+		c->st.looked_up++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int cf_new(const struct cf_config *cfg, struct cf **ret)
+{
+	struct cf *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->cfg = *cfg;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	r = pthread_create(&c->thread, NULL, facts_thread, c);
+	if (r != 0) {
+		cf_free(c);
+		return -r;
+	}
+	c->started = true;
+	*ret = c;
+	return 0;
+}
+
+void cf_free(struct cf *c)
+{
+	if (!c)
+		return;
+	if (c->started) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+	}
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void cf_announce(struct cf *c, const char id[CONTAINER_ID_LEN + 1], pid_t pid)
+{
+	pthread_mutex_lock(&c->lock);
+	c->st.announced++;
+	if (c->n == QUEUE_MAX || c->stop) {
+		c->st.dropped++;
+	} else {
+		struct item *it = &c->q[(c->head + c->n) % QUEUE_MAX];
+
+		memcpy(it->id, id, CONTAINER_ID_LEN + 1);
+		it->pid = pid;
+		it->seen_ms = wall_ms();
+		c->n++;
+		pthread_cond_signal(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cf_get_stats(struct cf *c, struct cf_stats *ret)
+{
+	pthread_mutex_lock(&c->lock);
+	*ret = c->st;
+	pthread_mutex_unlock(&c->lock);
+}
