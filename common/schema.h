@@ -55,4 +55,12 @@
 #define SCHEMA_F_PROC_KEY "key" /* processes: "pid@start" */
 #define SCHEMA_F_PATH "path"	/* files */
 
+/* --- scope (issue 19): sessions.scope and counters ------------------------------------------ */
+#define SCHEMA_F_SCOPE "scope"		       /* sessions: what was recorded */
+#define SCHEMA_F_SCOPE_KIND "kind"	       /* all|host|containers */
+#define SCHEMA_F_SCOPE_WHOLE_HOST "whole_host" /* false when anything narrowed the recording */
+#define SCHEMA_F_SCOPE_SUMMARY "summary"       /* "all", "containers,uid=1000", ... */
+#define SCHEMA_F_SCOPE_DROPPED "scope_dropped" /* counters: {audit: {reason: n}, proc: {...}} */
+#define SCHEMA_F_SCOPE_DROPPED_TOTAL "scope_dropped_total"
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "schema.h"
 #include "store.h"
 
 #define BATCH 1000
@@ -176,6 +177,7 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	put_str(d, "image", c->image);
 	put_str(d, "rootfs", c->rootfs);
 	put_str(d, "rootfs_source", c->rootfs_src);
+	put_str(d, SCHEMA_F_SCOPE, m->scope); /* issue 19: recorded with this scope */
 	put_key(d, "init", m, c->init);
 	put_date(d, "start", c->start);
 	put_date(d, "end", c->end);

@@ -20,6 +20,17 @@ static int64_t counter(const bson_t *d, const char *name)
 	return 0;
 }
 
+/* issue 19: what the session recorded (scope.summary); "all" for sessions from before. */
+static const char *scope_summary(const bson_t *d)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init(&it, d) && bson_iter_find_descendant(&it, "scope.summary", &it) &&
+	    BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	return "all";
+}
+
 static int print_session(struct qctx *ctx, const bson_t *d, void *data)
 {
 	int *nlossy = data;
@@ -43,8 +54,9 @@ static int print_session(struct qctx *ctx, const bson_t *d, void *data)
 	snprintf(ev, sizeof(ev), "%lld", (long long)(counter(d, "events") +
 						     counter(d, "proc_events")));
 	snprintf(lost, sizeof(lost), "%lld%s", (long long)nlost, nlost ? "!" : "");
-	fprintf(ctx->out, "%-24s %-8.8s %-23s %8s %7s %5s\n", hex,
-		doc_str(d, "host") ? doc_str(d, "host") : "-", start, dur, ev, lost);
+	fprintf(ctx->out, "%-24s %-8.8s %-23s %8s %7s %5s %s\n", hex,
+		doc_str(d, "host") ? doc_str(d, "host") : "-", start, dur, ev, lost,
+		scope_summary(d));
 	if (nlost) {
 		fprintf(ctx->out, "  ! LOST EVENTS:");
 		for (size_t i = 0; i < sizeof(loss_counters) / sizeof(loss_counters[0]); i++)
@@ -64,8 +76,9 @@ int cmd_sessions(struct qctx *ctx)
 
 	BSON_APPEND_INT32(&sort, "started_at", -1);
 	if (ctx->args->format == QFMT_TEXT)
-		fprintf(ctx->out, "%-24s %-8s %-23s %8s %7s %5s\n", "SESSION", "HOST",
-			ctx->args->utc ? "STARTED (UTC)" : "STARTED", "DURATION", "EVENTS", "LOST");
+		fprintf(ctx->out, "%-24s %-8s %-23s %8s %7s %5s %s\n", "SESSION", "HOST",
+			ctx->args->utc ? "STARTED (UTC)" : "STARTED", "DURATION", "EVENTS", "LOST",
+			"SCOPE");
 	r = q_each(ctx, "sessions", NULL, &sort, print_session, &nlossy);
 	if (r == 0 && nlossy)
 		fprintf(stderr, "lineage-query: %d session(s) lost events: their trees and timelines "
