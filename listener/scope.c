@@ -1044,12 +1044,12 @@ void scope_append_counters(struct scope *s, bson_t *c)
 
 	BSON_APPEND_DOCUMENT_BEGIN(c, SCHEMA_F_SCOPE_DROPPED, &d);
 	BSON_APPEND_DOCUMENT_BEGIN(&d, "audit", &a);
-	BSON_APPEND_DOCUMENT_BEGIN(&d, "proc", &p);
-	for (int i = 1; i < SCOPE_NVERDICTS; i++) {
+	for (int i = 1; i < SCOPE_NVERDICTS; i++)
 		BSON_APPEND_INT64(&a, verdict_names[i], atomic_load(&s->drop_audit[i]));
-		BSON_APPEND_INT64(&p, verdict_names[i], atomic_load(&s->drop_proc[i]));
-	}
 	bson_append_document_end(&d, &a);
+	BSON_APPEND_DOCUMENT_BEGIN(&d, "proc", &p);
+	for (int i = 1; i < SCOPE_NVERDICTS; i++)
+		BSON_APPEND_INT64(&p, verdict_names[i], atomic_load(&s->drop_proc[i]));
 	bson_append_document_end(&d, &p);
 	BSON_APPEND_INT64(&d, "ancestry_kept", atomic_load(&s->ancestry_kept));
 	BSON_APPEND_INT64(&d, "ancestry_evicted", atomic_load(&s->ancestry_evicted));
