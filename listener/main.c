@@ -279,6 +279,9 @@ static int on_snapshot_proc(void *opaque, const struct procfs_proc *p)
 /* After a proc connector overrun: what /proc shows now, so processes born meanwhile exist. */
 static int on_resync_proc(void *opaque, const struct procfs_proc *p)
 {
+	struct listener *l = opaque;
+
+	scope_snapshot_proc(l->scope, p); /* processes born while events were lost */
 	return write_snapshot_doc(opaque, p, true);
 }
 
@@ -371,6 +374,7 @@ static void *proc_thread(void *arg)
 				log_warn("proc connector: overrun (ENOBUFS): fork/exec/exit events lost; "
 					 "resyncing from /proc");
 				procfs_snapshot(NULL, on_resync_proc, l);
+				scope_snapshot_done(l->scope);
 				continue;
 			}
 			if (r < 0 && r != -EINTR) {
