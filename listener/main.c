@@ -175,10 +175,16 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 		atomic_fetch_add(&l->c.dropped_scope, 1);
 		return;
 	}
+	/* the scope decides before the document is built, and before /proc is asked for the
+	 * container when its decision does not need it (counted by reason in the scope) */
+	if (!scope_needs_container(l->scope) &&
+	    scope_audit_event(l->scope, ev, (pid_t)pid, NULL) != SCOPE_KEEP)
+		return;
 	if (pid > 0 && l->cache)
 		container = audit_event_container(l, ev, (pid_t)pid, &ce);
-	if (scope_audit_event(l->scope, ev, (pid_t)pid, container) != SCOPE_KEEP)
-		return; /* counted by reason in the scope */
+	if (scope_needs_container(l->scope) &&
+	    scope_audit_event(l->scope, ev, (pid_t)pid, container) != SCOPE_KEEP)
+		return;
 	next_meta(l, &m, container);
 	doc = bson_sized_new(1024); /* an event document is ~750 B: no regrowth for most */
 	if (event_doc_build(ev, &m, doc) < 0) {

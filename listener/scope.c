@@ -809,6 +809,11 @@ enum scope_verdict scope_audit_event(struct scope *s, const struct audit_event *
 	return v;
 }
 
+bool scope_needs_container(const struct scope *s)
+{
+	return s->cfg->kind != SCOPE_ALL || s->cfg->n_containers;
+}
+
 /* ---- proc connector events ---- */
 
 static enum scope_verdict proc_fork(struct scope *s, const struct cn_proc_event *ev)

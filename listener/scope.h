@@ -135,6 +135,10 @@ int scope_add_root(struct scope *s, pid_t pid);
 enum scope_verdict scope_audit_event(struct scope *s, const struct audit_event *ev, pid_t pid,
 				     const char *container);
 
+/* Does scope_audit_event() look at the container (--scope host|containers, --container)? If
+ * not, call it with NULL before asking /proc for one. */
+bool scope_needs_container(const struct scope *s);
+
 /* The decision for one proc connector event; for exec, *info is what /proc showed (may be
  * gone). A dropped event may be held as ancestry: then scope takes the strings of *info
  * (and zeroes it, release stays safe). Every drop is counted. */
