@@ -223,7 +223,7 @@ void scope_config_release(struct scope_config *c)
 enum {
 	SP_TREE = 1,     /* descends from a --pid or the --command */
 	SP_RUNTIME = 2,  /* a container runtime's shim or one of its descendants */
-	SP_KEPT = 4,     /* in scope or ancestor of a process in scope: its proc events are kept */
+	SP_KEPT = 4,     /* ancestor of a process in scope: its proc events are kept */
 	SP_EXITED = 8,
 	SP_EARLY = 16,   /* made by the audit side before the proc connector's fork came */
 	SP_ROOT = 32,
@@ -546,19 +546,27 @@ static void flush_held(struct scope *s, struct sproc *p)
 	held_release(p);
 }
 
-/* p is in scope: it and its ancestors keep their process events from now on, and what they
- * held back is stored now. */
+/* p is in scope now: what it held back is stored, and its ancestors keep their process
+ * events from now on (SP_KEPT: ancestry), storing what they held. p itself is judged again
+ * at each event: a process that leaves the scope (setuid to an excluded uid, exec into a
+ * container under --scope host) is dropped from then on unless it is somebody's ancestor. */
 static void mark_kept(struct scope *s, struct sproc *p)
 {
-	for (int depth = 0; p && depth < ANCESTRY_DEPTH; depth++) {
-		bool was = p->flags & SP_KEPT;
+	if (p->n_held)
+		flush_held(s, p);
+	for (int depth = 0; depth < ANCESTRY_DEPTH; depth++) {
+		struct sproc *q;
+		bool was;
 
-		p->flags |= SP_KEPT;
-		if (p->n_held)
-			flush_held(s, p);
-		if (was || p->ppid <= 0 || p->ppid == p->tgid)
+		if (p->ppid <= 0 || p->ppid == p->tgid || !(q = lookup(s, p->ppid)))
 			break;
-		p = lookup(s, p->ppid);
+		was = q->flags & SP_KEPT;
+		q->flags |= SP_KEPT;
+		if (q->n_held)
+			flush_held(s, q);
+		if (was)
+			break;
+		p = q;
 	}
 }
 
