@@ -10,7 +10,7 @@ stamped with the container id) and that the container's events are the same in b
 
 Run as root, holding no other listener, with the store up (LINEAGE_MONGODB_URI):
     ninja -C build listener/lineage-listener bench/lineage-loadgen
-    python3 bench/scope_bench.py --build build [--iterations 300] [--noise-files 20000]
+    python3 bench/scope_bench.py --build build [--iterations 200] [--noise-files 5000]
 Summary lines: `scope_bench: key=value ...`."""
 import argparse
 import fcntl
@@ -47,6 +47,23 @@ def wait_log(path, text, proc, timeout=60):
             return
         time.sleep(0.1)
     raise RuntimeError("listener did not start")
+
+
+def wait_drain(path, timeout):
+    """Until the listener's stats line says its queue is empty twice in a row (the store has
+    what was recorded); seconds waited."""
+    import re
+    t0, empty, seen = time.time(), 0, 0
+    while time.time() - t0 < timeout:
+        lines = [x for x in open(path).read().splitlines() if "stats:" in x]
+        if len(lines) > seen:
+            seen = len(lines)
+            m = re.search(r"\| queue (\d+) ", lines[-1])
+            empty = empty + 1 if m and m.group(1) == "0" else 0
+            if empty >= 2:
+                break
+        time.sleep(0.2)
+    return round(time.time() - t0, 1)
 
 
 def host_noise(args, stop):
@@ -93,7 +110,7 @@ def run(args, scope):
     errpath = os.path.join(tmp, "listener.err")
     listener = os.path.join(args.build, "listener", "lineage-listener")
     cmd = [listener, "--uri", URI, "--db", dbname, "--spool", os.path.join(tmp, "spool"),
-           "--stats-interval", "0", "--scope", scope, *args.listener_arg]
+           "--stats-interval", "1", "--scope", scope, *args.listener_arg]
     lock = open(LOCK, "w")
     if os.environ.get("LINEAGE_E2E_LOCK_HELD") != "1":  # else the caller holds it
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -113,6 +130,7 @@ def run(args, scope):
         noise.join()
         stop.set()
         time.sleep(3)  # assembler timeout, last batches
+        drain = wait_drain(errpath, args.drain_timeout)
         proc.send_signal(signal.SIGTERM)
         _, status, ru = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -132,6 +150,7 @@ def run(args, scope):
     docs = {k: d[k].count_documents({}) for k in ("events", "proc_events", "snapshot")}
     got, missing = container_events(d, cid, args.iterations)
     res = {"scope": scope, "rc": proc.returncode, "cpu_s": round(cpu, 3), "wall_s": round(wall, 2),
+           "drain_s": drain, "spooled": c.get("spooled"),
            "stored": c.get("stored"), "docs": sum(docs.values()), **{f"docs_{k}": v for k, v in docs.items()},
            "audit_events": c.get("events"), "proc_events_seen": c.get("proc_events"),
            "scope_dropped": c.get("scope_dropped_total", 0), "audit_lost": c.get("audit_lost"),
@@ -146,11 +165,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--image", default="lineage-busybox:latest")
-    ap.add_argument("--iterations", type=int, default=300, help="container script loops")
-    ap.add_argument("--noise-files", type=int, default=20000, help="loadgen files --count")
-    ap.add_argument("--noise-rate", type=int, default=200, help="loadgen exec --rate")
-    ap.add_argument("--noise-seconds", type=int, default=5, help="loadgen exec --seconds")
-    ap.add_argument("--noise-cats", type=int, default=300, help="cat runs as root on the host")
+    ap.add_argument("--iterations", type=int, default=200, help="container script loops")
+    ap.add_argument("--noise-files", type=int, default=5000, help="loadgen files --count")
+    ap.add_argument("--noise-rate", type=int, default=100, help="loadgen exec --rate")
+    ap.add_argument("--noise-seconds", type=int, default=4, help="loadgen exec --seconds")
+    ap.add_argument("--noise-cats", type=int, default=200, help="cat runs as root on the host")
+    ap.add_argument("--drain-timeout", type=int, default=300, help="seconds to wait for the store")
     ap.add_argument("--user", default="lineage-bench", help="loadgen --user ('' = as root)")
     ap.add_argument("--listener-arg", action="append", default=[], help="extra listener option")
     ap.add_argument("--scopes", default="all,containers")
