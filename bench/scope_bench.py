@@ -25,6 +25,9 @@ import time
 
 from pymongo import MongoClient
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+from lib import read_spool  # noqa: E402  (the spool, read independently of spool.c)
+
 URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock")
 DOCKER = "/usr/bin/docker"
 LOCK = "/run/lineage-e2e-audit.lock"
@@ -83,23 +86,31 @@ def host_noise(args, stop):
         p.wait()
 
 
-def container_events(d, cid, k):
-    ev = d.events
-    q = {"container": cid}
+def is_sb(name):
+    return isinstance(name, str) and name.startswith("/tmp/sb") and name[7:].isdigit()
+
+
+def container_events(d, cid, k, spooled):
+    """The container script's events, in the database and in what is left in the spool
+    (when the store could not keep up, the rest waits there for the next start)."""
+    evs = list(d.events.find({"container": cid}, {"syscall": 1, "argv": 1, "paths": 1,
+                                                  "flags": 1}))
+    evs += [e for e in spooled.get("events", []) if e.get("container") == cid]
+    names = lambda e: [p.get("name") for p in e.get("paths", [])]
     got = {
-        "execve_cat": ev.count_documents({**q, "syscall": "execve", "argv.0": "cat",
-                                          "argv.1": {"$regex": "^/tmp/sb[0-9]+$"}}),
-        "write_opens": ev.count_documents({**q, "syscall": {"$in": ["open", "openat", "creat"]},
-                                           "paths.name": {"$regex": "^/tmp/sb[0-9]+$"},
-                                           "flags": "O_WRONLY"}),
-        "read_opens": ev.count_documents({**q, "syscall": {"$in": ["open", "openat"]},
-                                          "paths.name": {"$regex": "^/tmp/sb[0-9]+$"},
-                                          "flags": "O_RDONLY"}),
-        "unlinks": ev.count_documents({**q, "syscall": {"$in": ["unlink", "unlinkat"]},
-                                       "paths.name": {"$regex": "^/tmp/sb[0-9]+$"}}),
+        "execve_cat": sum(1 for e in evs if e.get("syscall") == "execve" and
+                          (e.get("argv") or [None])[0] == "cat" and
+                          len(e.get("argv")) == 2 and is_sb(e["argv"][1])),
+        "write_opens": sum(1 for e in evs if e.get("syscall") in ("open", "openat", "creat") and
+                           any(is_sb(n) for n in names(e)) and "O_WRONLY" in e.get("flags", [])),
+        "read_opens": sum(1 for e in evs if e.get("syscall") in ("open", "openat") and
+                          any(is_sb(n) for n in names(e)) and "O_RDONLY" in e.get("flags", [])),
+        "unlinks": sum(1 for e in evs if e.get("syscall") in ("unlink", "unlinkat") and
+                       any(is_sb(n) for n in names(e))),
     }
-    got["all_events"] = ev.count_documents(q)
-    got["proc_events"] = d.proc_events.count_documents(q)
+    got["all_events"] = len(evs)
+    got["proc_events"] = (d.proc_events.count_documents({"container": cid}) +
+                          sum(1 for e in spooled.get("proc_events", []) if e.get("container") == cid))
     missing = sum(max(0, k - got[x]) for x in ("execve_cat", "write_opens", "read_opens", "unlinks"))
     return got, missing
 
@@ -147,17 +158,22 @@ def run(args, scope):
     d = MongoClient(URI)[dbname]
     s = d.sessions.find_one()
     c = s.get("counters", {})
+    spooled, _ = read_spool(os.path.join(tmp, "spool")) if os.path.isdir(os.path.join(tmp, "spool")) else ({}, 0)
     docs = {k: d[k].count_documents({}) for k in ("events", "proc_events", "snapshot")}
-    got, missing = container_events(d, cid, args.iterations)
+    left = sum(len(v) for v in spooled.values())
+    got, missing = container_events(d, cid, args.iterations, spooled)
     res = {"scope": scope, "rc": proc.returncode, "cpu_s": round(cpu, 3), "wall_s": round(wall, 2),
            "drain_s": drain, "spooled": c.get("spooled"),
-           "stored": c.get("stored"), "docs": sum(docs.values()), **{f"docs_{k}": v for k, v in docs.items()},
-           "audit_events": c.get("events"), "proc_events_seen": c.get("proc_events"),
+           "stored": c.get("stored"), "docs": sum(docs.values()) + left, "docs_in_db": sum(docs.values()),
+           "docs_left_in_spool": left, **{f"docs_{k}": v for k, v in docs.items()},
+           "listener_args": " ".join(args.listener_arg) or "-", "audit_events": c.get("events"), "proc_events_seen": c.get("proc_events"),
            "scope_dropped": c.get("scope_dropped_total", 0), "audit_lost": c.get("audit_lost"),
            "container": cid[:12], "container_missing": missing,
            **{f"container_{k}": v for k, v in got.items()}}
     if not args.keep_db:
         d.client.drop_database(dbname)
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
     return res
 
 
@@ -170,13 +186,16 @@ def main():
     ap.add_argument("--noise-rate", type=int, default=100, help="loadgen exec --rate")
     ap.add_argument("--noise-seconds", type=int, default=4, help="loadgen exec --seconds")
     ap.add_argument("--noise-cats", type=int, default=200, help="cat runs as root on the host")
-    ap.add_argument("--drain-timeout", type=int, default=300, help="seconds to wait for the store")
+    ap.add_argument("--drain-timeout", type=int, default=120, help="seconds to wait for the store")
     ap.add_argument("--user", default="lineage-bench", help="loadgen --user ('' = as root)")
-    ap.add_argument("--listener-arg", action="append", default=[], help="extra listener option")
+    ap.add_argument("--listener-arg", action="append", default=None,
+                    help="extra listener option (default: --no-write)")
     ap.add_argument("--scopes", default="all,containers")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args()
+    if args.listener_arg is None:
+        args.listener_arg = ["--no-write"]
     if args.user:
         try:
             import pwd
