@@ -100,5 +100,12 @@
 #define SCHEMA_F_IMAGE_SOURCE "image_source"
 #define SCHEMA_SRC_LISTENER "listener"	 /* container_facts of the session */
 #define SCHEMA_SRC_FILTER_TIME "filter-time" /* the runtime's state when the filter ran */
+/* --- scope (issue 19): sessions.scope and counters ------------------------------------------ */
+#define SCHEMA_F_SCOPE "scope"		       /* sessions: what was recorded */
+#define SCHEMA_F_SCOPE_KIND "kind"	       /* all|host|containers */
+#define SCHEMA_F_SCOPE_WHOLE_HOST "whole_host" /* false when anything narrowed the recording */
+#define SCHEMA_F_SCOPE_SUMMARY "summary"       /* "all", "containers,uid=1000", ... */
+#define SCHEMA_F_SCOPE_DROPPED "scope_dropped" /* counters: {audit: {reason: n}, proc: {...}} */
+#define SCHEMA_F_SCOPE_DROPPED_TOTAL "scope_dropped_total"
 
 #endif

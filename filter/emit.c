@@ -186,6 +186,7 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	put_str(d, SCHEMA_F_POD_NAME, c->facts ? c->facts->pod_name : NULL);
 	put_str(d, SCHEMA_F_POD_NAMESPACE, c->facts ? c->facts->pod_namespace : NULL);
 	put_str(d, SCHEMA_F_K8S_CONTAINER, c->facts ? c->facts->k8s_container : NULL);
+	put_str(d, SCHEMA_F_SCOPE, m->scope); /* issue 19: recorded with this scope */
 	put_key(d, "init", m, c->init);
 	put_date(d, "start", c->start);
 	put_date(d, "end", c->end);

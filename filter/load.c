@@ -479,6 +479,32 @@ out:
 	return r;
 }
 
+int load_session_scope(struct store *st, const bson_oid_t *session, char **ret, char *err,
+		       size_t errlen)
+{
+	bson_t filter = BSON_INITIALIZER;
+	struct store_cursor *cur = NULL;
+	const bson_t *doc;
+	bson_iter_t it;
+	int r;
+
+	*ret = NULL;
+	BSON_APPEND_OID(&filter, "_id", session);
+	r = store_find(st, SCHEMA_SESSIONS, &filter, NULL, &cur, err, errlen);
+	if (r < 0)
+		goto out;
+	r = store_cursor_next(cur, &doc, err, errlen);
+	if (r == 1 && bson_iter_init(&it, doc) &&
+	    bson_iter_find_descendant(&it, SCHEMA_F_SCOPE "." SCHEMA_F_SCOPE_SUMMARY, &it) &&
+	    BSON_ITER_HOLDS_UTF8(&it))
+		*ret = strdup(bson_iter_utf8(&it, NULL));
+	r = r < 0 ? r : 0;
+out:
+	store_cursor_free(cur);
+	bson_destroy(&filter);
+	return r;
+}
+
 int load_latest_session(struct store *st, bson_oid_t *ret, char *err, size_t errlen)
 {
 	bson_t opts = BSON_INITIALIZER, sort;

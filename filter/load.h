@@ -40,6 +40,11 @@ int load_session(struct store *st, const bson_oid_t *session, struct model *m,
 int load_session_info(struct store *st, const bson_oid_t *session, bool *ret_found,
 		      char **ret_host, char *err, size_t errlen);
 
+/* issue 19: the session's scope.summary ("all", "containers,uid=1000", ...) as a malloc'd
+ * string in *ret (NULL when the session has none: recorded before scopes, the whole host). */
+int load_session_scope(struct store *st, const bson_oid_t *session, char **ret, char *err,
+		       size_t errlen);
+
 /* The _id of the session with the latest started_at; -ENOENT when there is none. */
 int load_latest_session(struct store *st, bson_oid_t *ret, char *err, size_t errlen);
 

@@ -79,6 +79,11 @@ static void summary(const struct model *m, const char *sid, const struct emit_re
 			      (p->parent_at_exit != p->parent || p->parent_at_exit_tgid != p->parent_tgid);
 	}
 	printf("session %s%s\n", sid, dry ? " (dry run: nothing written)" : "");
+	/* issue 19: nobody should take a scoped session for the whole host */
+	if (m->scope && strcmp(m->scope, "all"))
+		printf("scope: %s (recorded with a scope: not the whole host)\n", m->scope);
+	else
+		printf("scope: all (the whole host)\n");
 	printf("input: %zu events, %zu proc_events, %zu snapshot\n", m->nevents, m->npevents,
 	       m->nsnaps);
 	printf("containers: %zu\n", m->nconts);
@@ -154,7 +159,7 @@ int main(int argc, char **argv)
 	struct store *st = NULL;
 	struct model m;
 	bson_oid_t sid;
-	char err[512], sid_hex[25], *host = NULL;
+	char err[512], sid_hex[25], *host = NULL, *scope = NULL;
 	int c, r, rc = EXIT_DB_ERROR;
 
 	log_init("lineage-filter", LOG_INFO);
@@ -210,6 +215,8 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = load_session_info(st, &sid, &found, &host, err, sizeof(err));
 	if (r == 0)
+		r = load_session_scope(st, &sid, &scope, err, sizeof(err));
+	if (r == 0)
 		r = load_session_has_data(st, &sid, &has_data, err, sizeof(err));
 	if (r < 0)
 		goto db_error;
@@ -223,6 +230,7 @@ int main(int argc, char **argv)
 		log_warn("session %s has raw documents but no sessions document", sid_hex);
 
 	set_docker_roots(&m, host, docker_root, runtime_root);
+	m.scope = scope;
 	r = load_session(st, &sid, &m, show_progress ? progress : NULL, err, sizeof(err));
 	if (r < 0)
 		goto db_error;
@@ -243,6 +251,7 @@ db_error:
 	rc = r == -ENOTCONN ? EXIT_UNREACHABLE : EXIT_DB_ERROR;
 out:
 	free(host);
+	free(scope);
 	model_release(&m);
 	store_free(st);
 	store_global_cleanup();

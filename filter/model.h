@@ -232,6 +232,9 @@ struct model {
 	 * sessions). runtime_roots are tried in order, NULL entries skipped. */
 	const char *docker_root;
 	const char *runtime_roots[2];
+	/* issue 19: the scope the session was recorded with (sessions.scope.summary), not
+	 * owned; NULL for a session from before scopes (the whole host) */
+	const char *scope;
 	struct m_counters n;
 	struct model_chunk *arena;
 };

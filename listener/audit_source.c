@@ -4,6 +4,7 @@
 #include "audit_source.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,9 +20,9 @@
 
 #include "macro.h"
 
-/* exclusions by pid and by ppid, then the syscall rules: per arch (b64, b32) the main rule
- * and one fcntl rule per command (issue 17: 2 × 4), with room to spare */
-#define MAX_RULES (2 * AUDIT_SOURCE_MAX_EXCLUDE + 32)
+/* exclusions by pid and by ppid, the scope's never-rules, then per arch (b64, b32) the main
+ * rule (one per scope uid and include directory) and one fcntl rule per command (issue 17) */
+#define MAX_RULES (2 * AUDIT_SOURCE_MAX_EXCLUDE + 4 * AUDIT_SOURCE_MAX_SCOPE + 64)
 /* Datagrams taken per recvmmsg(): one syscall for a burst instead of one per record. */
 #define RECV_BATCH 32
 #define RECV_BUF_SIZE (MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)
@@ -278,13 +279,34 @@ static bool is_write_syscall(const char *sc)
 	return false;
 }
 
-/* One `-a always,exit -F arch=ARCH -S ... [-F a1=CMD] -F key=lineage` rule: the names this
- * arch lacks are left out (not an error); none at all is. fcntl_cmd < 0: no a1 field. */
-static int add_exit_rule(struct audit_source *src, const char *arch, const char *const *names,
-			 size_t nnames, int fcntl_cmd, char *err, size_t errlen)
+/* Which of lineage_syscalls a rule takes (issue 19 splits them for dir= rules). */
+enum rule_calls { CALLS_ALL, CALLS_FILE, CALLS_NONFILE };
+
+/* The syscalls with a path the kernel's dir= can match (scope: path prefixes). */
+static bool is_file_syscall(const char *sc)
+{
+	static const char *const file_calls[] = {
+		"open", "openat", "openat2", "creat", "rename", "renameat", "renameat2",
+		"unlink", "unlinkat",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(file_calls); i++)
+		if (strcmp(sc, file_calls[i]) == 0)
+			return true;
+	return false;
+}
+
+/* One exit rule for arch over names (those the kernel's arch lacks are left out, not an
+ * error; none at all is; the write family only with audit_write), restricted to the file or
+ * non-file ones by calls, ANDed with the field pairs given ("uid=1000", "dir=/home",
+ * "a1=1030"; NULL entries skipped); never = "-A exit,never" (prepended). */
+static int add_rule_fields(struct audit_source *src, const char *arch, const char *const *names,
+			   size_t nnames, enum rule_calls calls, const char *const *fields,
+			   size_t nfields, bool never, char *err, size_t errlen)
 {
 	struct audit_rule_data *rule = audit_rule_create_data();
-	char pair[32], text[1536];
+	char pair[PATH_MAX + 16], text[2048];
+	const char *key = never ? AUDIT_SOURCE_EXCLUDE_KEY : AUDIT_SOURCE_KEY;
 	size_t n = 0;
 	int len;
 
@@ -297,11 +319,15 @@ static int add_exit_rule(struct audit_source *src, const char *arch, const char 
 		audit_rule_free_data(rule);
 		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s", pair);
 	}
-	len = snprintf(text, sizeof(text), "-a always,exit -F arch=%s", arch);
+	len = snprintf(text, sizeof(text), "%s -F arch=%s", never ? "-A exit,never" : "-a always,exit",
+		       arch);
 	for (size_t i = 0; i < nnames; i++) {
 		const char *sc = names[i];
 
 		if (!src->cfg.audit_write && is_write_syscall(sc))
+			continue;
+		if ((calls == CALLS_FILE && !is_file_syscall(sc)) ||
+		    (calls == CALLS_NONFILE && is_file_syscall(sc)))
 			continue;
 		if (audit_rule_syscallbyname_data(rule, sc) < 0) {
 			/* a libaudit older than close_range: its number is the same everywhere;
@@ -310,39 +336,125 @@ static int add_exit_rule(struct audit_source *src, const char *arch, const char 
 				continue;
 			rule->mask[AUDIT_WORD(NR_CLOSE_RANGE)] |= AUDIT_BIT(NR_CLOSE_RANGE);
 		}
-		len += snprintf(text + len, sizeof(text) - len, " -S %s", sc);
+		if (len < (int)sizeof(text))
+			len += snprintf(text + len, sizeof(text) - len, " -S %s", sc);
 		n++;
 	}
 	_audit_syscalladded = n > 0;
-	if (fcntl_cmd >= 0 && n > 0) {
-		snprintf(pair, sizeof(pair), "a1=%d", fcntl_cmd);
-		if (audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
+	for (size_t i = 0; i < nfields; i++) {
+		if (!fields[i])
+			continue;
+		snprintf(pair, sizeof(pair), "%s", fields[i]);
+		if (n == 0 || audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
 			audit_rule_free_data(rule);
-			return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s", pair);
+			return set_err(err, errlen, -EINVAL, "audit: cannot build rule %s -F %s",
+				       text, fields[i]);
 		}
-		len += snprintf(text + len, sizeof(text) - len, " -F %s", pair);
+		if (len < (int)sizeof(text))
+			len += snprintf(text + len, sizeof(text) - len, " -F %s", fields[i]);
 	}
-	snprintf(text + len, sizeof(text) - len, " -F key=%s", AUDIT_SOURCE_KEY);
-	snprintf(pair, sizeof(pair), "key=%s", AUDIT_SOURCE_KEY);
+	if (len < (int)sizeof(text))
+		snprintf(text + len, sizeof(text) - len, " -F key=%s", key);
+	snprintf(pair, sizeof(pair), "key=%s", key);
 	if (n == 0 || audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
 		audit_rule_free_data(rule);
 		return set_err(err, errlen, -EINVAL, "audit: cannot build rule %s", text);
 	}
-	return add_rule(src, rule, AUDIT_FILTER_EXIT, AUDIT_ALWAYS, strdup(text), err, errlen);
+	return add_rule(src, rule, AUDIT_FILTER_EXIT | (never ? AUDIT_FILTER_PREPEND : 0),
+			never ? AUDIT_NEVER : AUDIT_ALWAYS, strdup(text), err, errlen);
 }
 
-/* The main rule of an arch (lineage_syscalls, the write family unless --no-write) and the
- * fcntl rules of issue 17. */
+/* lineage's always-rules for arch: one per uid of the scope (or one), the file syscalls
+ * split off into one rule per include directory when the scope gives some. */
+static int add_syscall_rule(struct audit_source *src, const char *arch, char *err, size_t errlen)
+{
+	const struct audit_source_config *cfg = &src->cfg;
+	size_t nu = cfg->n_uids ? cfg->n_uids : 1;
+	char upair[32], dpair[PATH_MAX + 8];
+	int r;
+
+	for (size_t u = 0; u < nu; u++) {
+		const char *f[2] = { NULL, NULL };
+
+		if (cfg->n_uids) {
+			snprintf(upair, sizeof(upair), "uid=%u", cfg->uids[u]);
+			f[0] = upair;
+		}
+		if (!cfg->n_include_dirs) {
+			r = add_rule_fields(src, arch, lineage_syscalls, ARRAY_SIZE(lineage_syscalls), CALLS_ALL, f, 1,
+					    false, err, errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = add_rule_fields(src, arch, lineage_syscalls, ARRAY_SIZE(lineage_syscalls), CALLS_NONFILE,
+				    f, 1, false, err, errlen);
+		for (size_t d = 0; r == 0 && d < cfg->n_include_dirs; d++) {
+			snprintf(dpair, sizeof(dpair), "dir=%s", cfg->include_dirs[d]);
+			f[1] = dpair;
+			r = add_rule_fields(src, arch, lineage_syscalls, ARRAY_SIZE(lineage_syscalls),
+					    CALLS_FILE, f, 2, false, err, errlen);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The scope's never-rules (issue 19): excluded uids (all syscalls), excluded directories
+ * (file syscalls, per arch). Prepended, so they come before lineage's always-rules. */
+static int add_scope_never_rules(struct audit_source *src, char *err, size_t errlen)
+{
+	const struct audit_source_config *cfg = &src->cfg;
+	static const char *const arches[] = { "b64", "b32" };
+	char pair[PATH_MAX + 8];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < cfg->n_exclude_uids; i++) {
+		const char *f[1] = { pair };
+
+		snprintf(pair, sizeof(pair), "uid=%u", cfg->exclude_uids[i]);
+		for (size_t a = 0; r == 0 && a < ARRAY_SIZE(arches); a++)
+			r = add_rule_fields(src, arches[a], lineage_syscalls,
+					    ARRAY_SIZE(lineage_syscalls), CALLS_ALL, f, 1, true,
+					    err, errlen);
+	}
+	for (size_t i = 0; r == 0 && i < cfg->n_exclude_dirs; i++) {
+		const char *f[1] = { pair };
+
+		snprintf(pair, sizeof(pair), "dir=%s", cfg->exclude_dirs[i]);
+		for (size_t a = 0; r == 0 && a < ARRAY_SIZE(arches); a++)
+			r = add_rule_fields(src, arches[a], lineage_syscalls,
+					    ARRAY_SIZE(lineage_syscalls), CALLS_FILE, f, 1, true,
+					    err, errlen);
+	}
+	return r;
+}
+
+/* The main rules of an arch (add_syscall_rule) and the fcntl rules of issue 17, one per
+ * command, per scope uid (fcntl has no path: the directories do not apply). */
 static int add_syscall_rules(struct audit_source *src, const char *arch, char *err,
 			     size_t errlen)
 {
-	int r = add_exit_rule(src, arch, lineage_syscalls, ARRAY_SIZE(lineage_syscalls), -1, err,
-			      errlen);
+	const struct audit_source_config *cfg = &src->cfg;
+	size_t nu = cfg->n_uids ? cfg->n_uids : 1;
+	char upair[32], cpair[32];
+	int r = add_syscall_rule(src, arch, err, errlen);
 
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(lineage_fcntl_cmds); i++)
-		r = add_exit_rule(src, arch, lineage_fcntl_syscalls,
-				  ARRAY_SIZE(lineage_fcntl_syscalls), lineage_fcntl_cmds[i].cmd, err,
-				  errlen);
+	for (size_t u = 0; r == 0 && u < nu; u++) {
+		for (size_t i = 0; r == 0 && i < ARRAY_SIZE(lineage_fcntl_cmds); i++) {
+			const char *f[2] = { cpair, NULL };
+
+			snprintf(cpair, sizeof(cpair), "a1=%d", lineage_fcntl_cmds[i].cmd);
+			if (cfg->n_uids) {
+				snprintf(upair, sizeof(upair), "uid=%u", cfg->uids[u]);
+				f[1] = upair;
+			}
+			r = add_rule_fields(src, arch, lineage_fcntl_syscalls,
+					    ARRAY_SIZE(lineage_fcntl_syscalls), CALLS_ALL, f, 2,
+					    false, err, errlen);
+		}
+	}
 	return r;
 }
 
@@ -374,7 +486,14 @@ static const char *rule_key(const struct audit_rule_data *r, size_t len, size_t 
 
 		if (!str)
 			continue;
-		if (++strings > 1 || f != AUDIT_FILTERKEY || r->values[i] > r->buflen - off)
+		if (r->values[i] > r->buflen - off)
+			return NULL;
+		/* the scope's dir= rules (issue 19) carry a path beside the key */
+		if (f == AUDIT_DIR) {
+			off += r->values[i];
+			continue;
+		}
+		if (++strings > 1 || f != AUDIT_FILTERKEY)
 			return NULL;
 		key = r->buf + off;
 		*ret_len = r->values[i];
@@ -529,6 +648,9 @@ static int open_unicast(struct audit_source *src, char *err, size_t errlen)
 		if (r < 0)
 			return r;
 	}
+	r = add_scope_never_rules(src, err, errlen);
+	if (r < 0)
+		return r;
 	r = add_syscall_rules(src, "b64", err, errlen);
 	if (r < 0)
 		return r;

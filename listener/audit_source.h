@@ -14,6 +14,7 @@
 #include <linux/audit.h>
 
 #define AUDIT_SOURCE_MAX_EXCLUDE 32
+#define AUDIT_SOURCE_MAX_SCOPE 16 /* per scope field list (issue 19) */
 #define AUDIT_SOURCE_KEY "lineage"
 #define AUDIT_SOURCE_EXCLUDE_KEY "lineage-exclude"
 /* The audit status found before lineage changed it, until a clean close (crash recovery). */
@@ -32,6 +33,15 @@ struct audit_source_config {
 	 * whose backends do the store's writes and come and go with its connections */
 	pid_t exclude_children[AUDIT_SOURCE_MAX_EXCLUDE];
 	size_t n_exclude_children;
+	/* Scope (issue 19, filled by scope_audit_config): what the kernel filters. uids: only
+	 * these real uids (one always-rule per uid); exclude_uids: never-rules; include_dirs:
+	 * the file syscalls (open*, creat, rename*, unlink*) only under these directories (dir=),
+	 * the other syscalls everywhere; exclude_dirs: never the file syscalls under these.
+	 * Strings are borrowed for the duration of audit_source_open. */
+	uint32_t uids[AUDIT_SOURCE_MAX_SCOPE], exclude_uids[AUDIT_SOURCE_MAX_SCOPE];
+	size_t n_uids, n_exclude_uids;
+	const char *include_dirs[AUDIT_SOURCE_MAX_SCOPE], *exclude_dirs[AUDIT_SOURCE_MAX_SCOPE];
+	size_t n_include_dirs, n_exclude_dirs;
 };
 
 struct audit_source;

@@ -4,6 +4,7 @@
  * signals, prints stats, polls the kernel's lost counter and owns the session document.
  * Which facts come from /proc and when is enrich.c's policy, not this file's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +34,7 @@
 #include "proc_doc.h"
 #include "procfs.h"
 #include "schema.h"
+#include "scope.h"
 #include "store.h"
 #include "version.h"
 #include "writer.h"
@@ -59,6 +62,10 @@ struct listener {
 	struct proc_doc_clock clk;  /* kernel clocks → wall clock, sampled at start */
 	uint32_t lost_at_start, lost_now;
 	atomic_bool stop;
+	struct scope *scope;        /* issue 19: keep/drop decisions, ancestry, drop counters */
+	pid_t child;                /* --command: the command, our child (0: none) */
+	int child_status;
+	bool child_done;
 };
 
 static uint64_t mono_ms(void)
@@ -120,8 +127,17 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 		atomic_fetch_add(&l->c.dropped_scope, 1);
 		return;
 	}
+	/* the scope decides before the document is built, and before /proc is asked for the
+	 * container when its decision does not need it (counted by reason in the scope) */
+	if (!scope_needs_container(l->scope) &&
+	    scope_audit_event(l->scope, ev, (pid_t)pid, NULL) != SCOPE_KEEP)
+		return;
 	if (pid > 0)
 		(void)enrich_audit_container(l->enrich, ev, (pid_t)pid, container);
+	if (scope_needs_container(l->scope) &&
+	    scope_audit_event(l->scope, ev, (pid_t)pid, container[0] ? container : NULL) !=
+		    SCOPE_KEEP)
+		return;
 	next_meta(l, &m, container);
 	doc = bson_sized_new(1024); /* an event document is ~750 B: no regrowth for most */
 	if (event_doc_build(ev, &m, doc) < 0) {
@@ -240,12 +256,18 @@ static int write_snapshot_doc(struct listener *l, const struct procfs_proc *p, b
 
 static int on_snapshot_proc(void *opaque, const struct procfs_proc *p)
 {
+	struct listener *l = opaque;
+
+	scope_snapshot_proc(l->scope, p);
 	return write_snapshot_doc(opaque, p, false);
 }
 
 /* After a proc connector overrun: what /proc shows now, so processes born meanwhile exist. */
 static int on_resync_proc(void *opaque, const struct procfs_proc *p)
 {
+	struct listener *l = opaque;
+
+	scope_snapshot_proc(l->scope, p); /* processes born while events were lost */
 	return write_snapshot_doc(opaque, p, true);
 }
 
@@ -276,6 +298,11 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 			container = info.container;
 		}
 	}
+	if (scope_proc_event(l->scope, ev, infop) != SCOPE_KEEP) {
+		/* counted; the scope may have taken info's strings (held as ancestry) */
+		procfs_proc_release(&info);
+		return;
+	}
 	next_meta(l, &m, container);
 	if (proc_doc_event(ev, infop, &m, &l->clk, &tmp) < 0)
 		atomic_fetch_add(&l->c.doc_errors, 1);
@@ -283,6 +310,22 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 		submit(l, "proc_events", bson_copy(&tmp));
 	bson_destroy(&tmp);
 	procfs_proc_release(&info);
+}
+
+/* A held fork/exec/exit that a kept process needs as ancestry (scope.h): stored now. */
+static void on_scope_flush(void *opaque, const struct cn_proc_event *ev,
+			   const struct procfs_proc *info)
+{
+	struct listener *l = opaque;
+	struct doc_meta m;
+	bson_t tmp;
+
+	next_meta(l, &m, info && !info->gone ? info->container : NULL);
+	if (proc_doc_event(ev, info, &m, &l->clk, &tmp) < 0)
+		atomic_fetch_add(&l->c.doc_errors, 1);
+	else
+		submit(l, "proc_events", bson_copy(&tmp));
+	bson_destroy(&tmp);
 }
 
 static void *proc_thread(void *arg)
@@ -305,6 +348,7 @@ static void *proc_thread(void *arg)
 				log_warn("proc connector: overrun (ENOBUFS): fork/exec/exit events lost; "
 					 "resyncing from /proc");
 				procfs_snapshot(NULL, on_resync_proc, l);
+				scope_snapshot_done(l->scope);
 				continue;
 			}
 			if (r < 0 && r != -EINTR) {
@@ -411,6 +455,8 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "dropped_scope", atomic_load(&l->c.dropped_scope));
 	BSON_APPEND_INT64(&c, "doc_errors", atomic_load(&l->c.doc_errors));
 	BSON_APPEND_INT64(&c, "submit_failed", atomic_load(&l->c.submit_failed));
+	if (l->scope)
+		scope_append_counters(l->scope, &c);
 	if (l->asm_ctx) {
 		struct asm_stats as;
 
@@ -464,6 +510,7 @@ static void print_stats(struct listener *l)
 	struct writer_stats ws = { 0 };
 	uint64_t now = mono_ms();
 	double rate = 0;
+	char scope_text[512] = "";
 
 	if (l->writer)
 		writer_get_stats(l->writer, &ws);
@@ -471,17 +518,85 @@ static void print_stats(struct listener *l)
 		rate = (double)(ws.inserted - last_stored) * 1000.0 / (double)(now - last_ms);
 	last_stored = ws.inserted;
 	last_ms = now;
+	if (l->scope)
+		scope_stats_text(l->scope, scope_text, sizeof(scope_text));
 	log_info("stats: records %" PRIu64 " events %" PRIu64 " parse_errors %" PRIu64
 		 " lost(kernel) %u enobufs(audit) %" PRIu64 " proc_events %" PRIu64
 		 " enobufs(proc) %" PRIu64 " dropped_scope %" PRIu64 " | queue %zu (hwm %zu, %zu KiB) "
 		 "stored %" PRIu64 " (%.0f/s) spooled %" PRIu64 " replayed %" PRIu64
-		 " dropped %" PRIu64 " avg_batch %.1f insert_ms %.1f db %s",
+		 " dropped %" PRIu64 " avg_batch %.1f insert_ms %.1f db %s | %s",
 		 (uint64_t)atomic_load(&l->c.records), (uint64_t)atomic_load(&l->c.events),
 		 (uint64_t)atomic_load(&l->c.parse_errors), l->lost_now - l->lost_at_start,
 		 (uint64_t)atomic_load(&l->c.audit_enobufs), (uint64_t)atomic_load(&l->c.proc_events),
 		 (uint64_t)atomic_load(&l->c.proc_enobufs), (uint64_t)atomic_load(&l->c.dropped_scope),
 		 ws.queue_depth, ws.queue_hwm, ws.queue_bytes >> 10, ws.inserted, rate, ws.spooled, ws.replayed, ws.dropped,
-		 ws.avg_batch, ws.last_insert_ms, ws.db_up ? "up" : "down");
+		 ws.avg_batch, ws.last_insert_ms, ws.db_up ? "up" : "down", scope_text);
+}
+
+/* --command: fork the command now, held at a gate (a pipe) until the listener records, so
+ * its first exec is recorded. Called while the main thread is the only one. */
+static int spawn_command(struct listener *l, int *ret_gate)
+{
+	char **argv = l->opt.scope.command_argv;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		ssize_t n;
+		char c;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(127); /* the listener gave up before recording */
+		execvp(argv[0], argv);
+		fprintf(stderr, "lineage-listener: --command: cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	close(p[0]);
+	l->child = pid;
+	*ret_gate = p[1];
+	return 0;
+}
+
+/* --command / --pid: has the recorded tree's root gone (the command reaped, every --pid
+ * exited as the proc connector or kill(0) says)? */
+static bool tree_finished(struct listener *l)
+{
+	int st;
+
+	if (l->child > 0) {
+		if (!l->child_done && waitpid(l->child, &st, WNOHANG) == l->child) {
+			l->child_done = true;
+			l->child_status = st;
+		}
+		return l->child_done;
+	}
+	if (!l->opt.scope.n_pids)
+		return false;
+	if (scope_roots_gone(l->scope))
+		return true;
+	for (size_t i = 0; i < l->opt.scope.n_pids; i++)
+		if (kill(l->opt.scope.pids[i], 0) == 0 || errno != ESRCH)
+			return false;
+	return true;
 }
 
 static int print_audit_config(void)
@@ -510,8 +625,9 @@ int main(int argc, char **argv)
 	bool at_started = false, pt_started = false, session_open = false;
 	bson_t info = BSON_INITIALIZER, rules, scope, closing = BSON_INITIALIZER;
 	char err[512], boot_id[64];
-	uint64_t last_stats;
-	int rc = 1, r;
+	uint64_t last_stats, stop_at = 0;
+	int rc = 1, r, gate = -1;
+	bool forwarded = false;
 
 	log_init("lineage-listener", LOG_INFO);
 	r = options_parse(argc, argv, &l->opt, err, sizeof(err));
@@ -523,6 +639,11 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	if (l->opt.verbose)
 		log_init("lineage-listener", LOG_DEBUG);
+	if (scope_new(&l->opt.scope, on_scope_flush, l, &l->scope) < 0) {
+		log_err("scope: out of memory");
+		options_release(&l->opt);
+		return 1;
+	}
 	if (geteuid() != 0)
 		log_warn("not running as root: audit and the proc connector will refuse");
 
@@ -531,6 +652,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGCHLD); /* --command: the command's end */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -568,6 +690,7 @@ int main(int argc, char **argv)
 	acfg.n_exclude = l->opt.n_exclude;
 	memcpy(acfg.exclude_children, l->opt.exclude_children, sizeof(acfg.exclude_children));
 	acfg.n_exclude_children = l->opt.n_exclude_children;
+	scope_audit_config(l->scope, &acfg);
 	if (audit_source_open(&acfg, &l->audit, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -610,6 +733,14 @@ int main(int argc, char **argv)
 	    (r = pc_open(l->opt.proc_rcvbuf ? l->opt.proc_rcvbuf : l->opt.rcvbuf, &l->pc)) < 0) {
 		log_err("proc connector: cannot open NETLINK_CONNECTOR/CN_IDX_PROC: %s", strerror(-r));
 		goto out;
+	}
+	/* before any other thread exists; its fork is already on the proc connector */
+	if (l->opt.scope.command) {
+		if ((r = spawn_command(l, &gate)) < 0) {
+			log_err("--command: cannot fork: %s", strerror(-r));
+			goto out;
+		}
+		scope_add_root(l->scope, l->child);
 	}
 
 	BSON_APPEND_UTF8(&info, "host", un.nodename);
@@ -664,6 +795,9 @@ int main(int argc, char **argv)
 		BSON_APPEND_BOOL(&scope, "write", l->opt.audit_write);
 		BSON_APPEND_INT32(&scope, "backlog_wait", l->opt.backlog_wait);
 		BSON_APPEND_INT32(&scope, "backlog_limit", l->opt.backlog_limit);
+		scope_append_bson(l->scope, &scope);
+		if (l->child > 0)
+			BSON_APPEND_INT32(&scope, "command_pid", l->child);
 	}
 	bson_append_document_end(&info, &scope);
 
@@ -696,13 +830,15 @@ int main(int argc, char **argv)
 			goto stop;
 		}
 	}
-	log_info("session %s: recording (%s mode) into %s", l->meta.session_hex,
-		 l->opt.multicast ? "multicast" : "unicast", st ? store_uri(st) : l->opt.jsonl);
+	log_info("session %s: recording (%s mode, scope %s) into %s", l->meta.session_hex,
+		 l->opt.multicast ? "multicast" : "unicast", scope_summary(l->scope),
+		 st ? store_uri(st) : l->opt.jsonl);
 
 	/* Processes that were there before us: parents and containers for the filter. */
 	r = procfs_snapshot(NULL, on_snapshot_proc, l);
 	if (r < 0)
 		log_warn("snapshot of /proc failed: %s", strerror(-r));
+	scope_snapshot_done(l->scope);
 	if (pthread_create(&at, NULL, audit_thread, l) != 0) {
 		log_err("cannot start the audit thread");
 		goto stop;
@@ -715,14 +851,37 @@ int main(int argc, char **argv)
 		}
 		pt_started = true;
 	}
+	if (gate >= 0) {
+		/* recording: let the command go */
+		if (write(gate, "x", 1) != 1)
+			log_warn("--command: could not release the command: %s", strerror(errno));
+		close(gate);
+		gate = -1;
+		log_info("--command: started %s (pid %d)", l->opt.scope.command_argv[0], (int)l->child);
+	}
 
 	last_stats = mono_ms();
 	for (;;) {
-		struct timespec to = { .tv_sec = 1 };
+		struct timespec to = { .tv_sec = stop_at ? 0 : 1, .tv_nsec = stop_at ? 100000000 : 0 };
 		siginfo_t si;
 		struct audit_status s;
-		int sig = sigtimedwait(&sigs, &si, &to);
+		int sig;
 
+		/* --command/--pid: once the root is gone, a second for its last events to be read */
+		if (!stop_at && tree_finished(l)) {
+			log_info("%s exited: stopping", l->child > 0 ? "the command" : "--pid");
+			stop_at = mono_ms() + 1000;
+		}
+		if (stop_at && mono_ms() >= stop_at)
+			break;
+		sig = sigtimedwait(&sigs, &si, &to);
+		if ((sig == SIGINT || sig == SIGTERM) && l->child > 0 && !l->child_done && !forwarded) {
+			/* the command decides: it gets the signal, we stop when it is gone */
+			log_info("%s: passed to the command", strsignal(sig));
+			kill(l->child, sig);
+			forwarded = true;
+			continue;
+		}
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("%s: stopping", strsignal(sig));
 			break;
@@ -771,6 +930,10 @@ stop:
 		}
 	}
 out:
+	if (gate >= 0)
+		close(gate); /* the command, still at its gate, exits 127 */
+	if (l->child > 0 && !l->child_done && waitpid(l->child, &l->child_status, 0) == l->child)
+		l->child_done = true;
 	pc_free(l->pc);
 	if (audit_source_close(l->audit, err, sizeof(err)) < 0) {
 		log_err("%s (the audit configuration may need a manual fix: auditctl -s, -l)", err);
@@ -786,7 +949,14 @@ out:
 	bson_destroy(&closing);
 	store_free(st);
 	store_global_cleanup();
+	scope_free(l->scope);
 	if (rc == 0)
 		log_info("session %s: stopped cleanly", l->meta.session_hex);
+	if (rc == 0 && l->child > 0 && l->child_done) {
+		rc = WIFEXITED(l->child_status) ? WEXITSTATUS(l->child_status)
+		     : WIFSIGNALED(l->child_status) ? 128 + WTERMSIG(l->child_status) : 1;
+		log_info("the command exited with status %d", rc);
+	}
+	options_release(&l->opt);
 	return rc;
 }

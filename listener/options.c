@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ enum opt_type {
 	T_NUM,    /* unsigned number ≤ max, stored in a field of size bytes */
 	T_PID,    /* appended to exclude[] (repeatable) */
 	T_ACTION, /* command line only */
+	T_SCOPE,  /* handed to scope_config_set() by name (issue 19) */
 };
 
 enum { A_HELP = 1, A_VERSION, A_PRINT, A_CONFIG, A_NO_CONFIG };
@@ -46,6 +48,7 @@ struct opt_def {
 #define CLEAR(n, field, help) { n, 0, T_CLEAR, F(field), 0, false, 0, NULL, help }
 #define NUM(n, field, z, arg, help) { n, 0, T_NUM, F(field), INT_MAX, z, 0, arg, help }
 #define ACTION(n, s, a, arg, help) { n, s, T_ACTION, 0, 0, 0, false, a, arg, help }
+#define SCOPE(n, arg, help) { n, 0, T_SCOPE, 0, 0, 0, false, 0, arg, help }
 
 /* The order of --help. */
 static const struct opt_def defs[] = {
@@ -75,6 +78,22 @@ static const struct opt_def defs[] = {
 	    "oldest document age before a batch is sent (default 200)"),
 	NUM("queue-max", queue_max, true, "N",
 	    "documents queued in memory before spooling (default 100000)"),
+	/* issue 19: what to record (scope.c); every condition given must hold */
+	SCOPE("scope", "host|containers|all",
+	      "host processes only, or processes in any container and\nthe runtime's tree from "
+	      "the shim down, or all (default)"),
+	SCOPE("container", "ID|NAME", "only this container (id prefix or name, also one started\n"
+	      "later under that name; repeatable)"),
+	SCOPE("uid", "UID|NAME", "only processes of this real uid (repeatable)"),
+	SCOPE("exclude-uid", "UID|NAME", "never this uid (repeatable)"),
+	SCOPE("pid", "PID", "only this running process and its descendants, also\nreparented "
+	      "ones; stop when it exits (repeatable)"),
+	SCOPE("command", NULL, "-- CMD ARGS...: run CMD as the listener's child, record it and\n"
+	      "all its descendants, stop when it exits, exit with its status\n(command line only)"),
+	SCOPE("path-prefix", "P", "file events (open, creat, rename, unlink) only under P\n"
+	      "(repeatable; default: every path)"),
+	SCOPE("exclude-path-prefix", "P", "no file events under P (repeatable; default none:\n"
+	      "/proc, /sys and /dev are kept)"),
 	ACTION("config", 0, A_CONFIG, "FILE", "read options from FILE (default " OPTIONS_DEFAULT_CONFIG
 	       ",\nwhen it exists); the command line wins"),
 	ACTION("no-config", 0, A_NO_CONFIG, NULL, "read no config file"),
@@ -201,6 +220,13 @@ static int apply(struct options *o, const struct opt_def *d, const char *value, 
 		}
 		*(bool *)((char *)o + d->off) = d->type == T_SET ? b : !b;
 		return 0;
+	}
+	if (d->type == T_SCOPE) {
+		if (from_file && strcmp(d->name, "command") == 0) {
+			set_err(err, errlen, "command: only on the command line (-- CMD ARGS...)");
+			return -EINVAL;
+		}
+		return scope_config_set(&o->scope, d->name, value, err, errlen) < 0 ? -EINVAL : 0;
 	}
 	if (d->type == T_STR) {
 		if (!*value) {
@@ -383,7 +409,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 
 	/* Pass 1: what does not need the config file (help, version, print) and where it is. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+	/* "+": stop at the first non-option, the command of --command */
+	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
 		const struct opt_def *d = def_of(c);
 
 		if (!d || d->type != T_ACTION)
@@ -418,7 +445,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 
 	/* Pass 2: the command line over the file. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
 		const struct opt_def *d = def_of(c);
 
 		if (c == '?') {
@@ -442,10 +469,25 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			return r;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc && !o->scope.command) {
 		set_err(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
 		return -EINVAL;
 	}
+	o->scope.command_argv = optind < argc ? argv + optind : NULL;
+	if (scope_config_check(&o->scope, why, sizeof(why)) < 0) {
+		set_err(err, errlen, "%s", why);
+		return -EINVAL;
+	}
+	if ((o->scope.command || o->scope.n_pids) && o->no_proc) {
+		set_err(err, errlen, "--command and --pid follow the process tree with the proc "
+			"connector: not with --no-proc");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < o->scope.n_pids; i++)
+		if (kill(o->scope.pids[i], 0) < 0 && errno == ESRCH) {
+			set_err(err, errlen, "--pid %d: no such process", (int)o->scope.pids[i]);
+			return -EINVAL;
+		}
 	if (o->no_db && !o->jsonl) {
 		set_err(err, errlen, "--no-db needs --jsonl FILE, or nothing is recorded");
 		return -EINVAL;
@@ -484,7 +526,8 @@ void options_usage(FILE *f)
 	fputs("\nEvery long option is also a key of the config file (" OPTIONS_DEFAULT_CONFIG
 	      "):\n`key = value` lines, '#' comments, yes/no for options without a value.\n\n"
 	      "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage or config "
-	      "error.\n",
+	      "error.\n"
+	      "With --command, the exit status is the command's (128+N when killed by signal N).\n",
 	      f);
 }
 
@@ -495,4 +538,5 @@ void options_release(struct options *o)
 	free(o->owned);
 	o->owned = NULL;
 	o->n_owned = 0;
+	scope_config_release(&o->scope);
 }

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "audit_source.h"
+#include "scope.h"
 
 #define OPTIONS_DEFAULT_CONFIG "/etc/lineage/lineage.conf"
 #define OPTIONS_DEFAULT_SPOOL "/var/lib/lineage/spool"
@@ -37,6 +38,7 @@ struct options {
 	 * issue 15 work), kept here so that the merge finds its fields */
 	pid_t exclude_children[AUDIT_SOURCE_MAX_EXCLUDE];
 	size_t n_exclude_children;
+	struct scope_config scope; /* issue 19: what to record (scope.h), set through T_SCOPE */
 	const char *config;  /* the config file read, or NULL */
 	char **owned;        /* strings read from the config file (options_release frees) */
 	size_t n_owned;
@@ -63,7 +65,8 @@ int options_load_file(const char *path, struct options *o, char *err, size_t err
 /* The --help text, generated from the table. */
 void options_usage(FILE *f);
 
-/* Free what the config file left in o->owned. Accepts a zeroed struct. */
+/* Free what the config file left in o->owned and the scope's strings. Accepts a zeroed
+ * struct. */
 void options_release(struct options *o);
 
 #endif
