@@ -20,6 +20,7 @@
 
 #include "assemble.h"
 #include "audit_source.h"
+#include "chain.h"
 #include "doc_common.h"
 #include "event_doc.h"
 #include "jsonl_out.h"
@@ -28,6 +29,7 @@
 #include "proc_connector.h"
 #include "proc_doc.h"
 #include "procfs.h"
+#include "schema.h"
 #include "store.h"
 #include "syscalls.h"
 #include "writer.h"
@@ -36,7 +38,7 @@
 
 struct options {
 	const char *uri, *db, *spool_dir, *jsonl;
-	bool multicast, audit_write, no_db, no_proc, no_audit;
+	bool multicast, audit_write, no_db, no_proc, no_audit, no_chain;
 	uint32_t backlog_limit, backlog_wait;
 	int rcvbuf, proc_rcvbuf;
 	unsigned stats_interval, asm_timeout_ms, stop_timeout_ms;
@@ -49,7 +51,7 @@ struct options {
 struct counters {
 	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign, audit_runts,
 		proc_events, proc_enobufs, proc_malformed, dropped_scope, doc_errors, submit_failed,
-		resyncs, snapshot;
+		resyncs, snapshot, chain_errors;
 };
 
 struct listener {
@@ -59,6 +61,7 @@ struct listener {
 	struct counters c;
 	struct writer *writer;
 	struct jsonl_out *jsonl;
+	struct chain *chain;        /* NULL with --no-chain */
 	struct audit_source *audit;
 	struct asm_ctx *asm_ctx;
 	struct pc *pc;
@@ -85,7 +88,7 @@ static bool excluded(const struct listener *l, long tgid)
 }
 
 /* Hand a finished document on: JSON lines copy, then the writer (which owns it after). */
-static void submit(struct listener *l, const char *collection, bson_t *doc)
+static void submit_doc(struct listener *l, const char *collection, bson_t *doc)
 {
 	if (l->jsonl && jsonl_out_write(l->jsonl, collection, doc) < 0)
 		atomic_fetch_add(&l->c.submit_failed, 1);
@@ -95,6 +98,19 @@ static void submit(struct listener *l, const char *collection, bson_t *doc)
 	}
 	if (writer_submit(l->writer, collection, doc) < 0)
 		atomic_fetch_add(&l->c.submit_failed, 1);
+}
+
+/* The evidence chain sees every document in submit order before it leaves; a completed
+ * link goes the same way as the documents it covers (chain.h). */
+static void submit(struct listener *l, const char *collection, bson_t *doc)
+{
+	bson_t *link = NULL;
+
+	if (l->chain && chain_add(l->chain, collection, doc, &link) < 0)
+		atomic_fetch_add(&l->c.chain_errors, 1);
+	submit_doc(l, collection, doc);
+	if (link)
+		submit_doc(l, SCHEMA_CHAIN, link);
 }
 
 static void next_meta(struct listener *l, struct doc_meta *m, const char *container)
@@ -548,6 +564,7 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "dropped_scope", atomic_load(&l->c.dropped_scope));
 	BSON_APPEND_INT64(&c, "doc_errors", atomic_load(&l->c.doc_errors));
 	BSON_APPEND_INT64(&c, "submit_failed", atomic_load(&l->c.submit_failed));
+	BSON_APPEND_INT64(&c, "chain_errors", atomic_load(&l->c.chain_errors));
 	if (l->asm_ctx) {
 		struct asm_stats as;
 
@@ -659,6 +676,11 @@ int main(int argc, char **argv)
 	l->meta.host = un.nodename;
 	bson_oid_init(&l->meta.session, NULL);
 	bson_oid_to_string(&l->meta.session, l->meta.session_hex);
+	if (!l->opt.no_chain &&
+	    (r = chain_new(&l->meta.session, l->meta.session_hex, 0, &l->chain)) < 0) {
+		log_err("chain: %s", strerror(-r));
+		return 1;
+	}
 
 	store_global_init();
 	if (l->opt.jsonl && (r = jsonl_out_open(l->opt.jsonl, &l->jsonl)) < 0) {
@@ -759,6 +781,8 @@ int main(int argc, char **argv)
 		BSON_APPEND_INT32(&scope, "backlog_limit", l->opt.backlog_limit);
 	}
 	bson_append_document_end(&info, &scope);
+	if (l->chain)
+		chain_append_info(l->chain, &info, false);
 
 	if (st) {
 		if (store_session_open(st, &l->meta.session, &info, err, sizeof(err)) < 0) {
@@ -829,6 +853,14 @@ int main(int argc, char **argv)
 					 s.backlog_limit);
 			l->lost_now = s.lost;
 		}
+		if (l->chain) {
+			bson_t *link = NULL;
+
+			if (chain_tick(l->chain, mono_ms(), &link) < 0)
+				atomic_fetch_add(&l->c.chain_errors, 1);
+			if (link)
+				submit_doc(l, SCHEMA_CHAIN, link);
+		}
 		if (l->opt.stats_interval && mono_ms() - last_stats >= l->opt.stats_interval * 1000ULL) {
 			print_stats(l);
 			last_stats = mono_ms();
@@ -841,6 +873,16 @@ stop:
 		pthread_join(at, NULL);
 	if (pt_started)
 		pthread_join(pt, NULL);
+	if (l->chain) {
+		/* the final link, before the writer drains: it is stored like the rest */
+		bson_t *link = NULL;
+
+		if (chain_finish(l->chain, &link) < 0)
+			atomic_fetch_add(&l->c.chain_errors, 1);
+		if (link)
+			submit_doc(l, SCHEMA_CHAIN, link);
+	}
+	r = 0;
 	if (l->writer && (r = writer_stop(l->writer, l->opt.stop_timeout_ms)) < 0) {
 		log_err("writer: gave up draining after %u ms; the rest is in the spool %s",
 			l->opt.stop_timeout_ms, l->opt.spool_dir);
@@ -848,6 +890,14 @@ stop:
 	print_stats(l);
 	if (session_open) {
 		append_counters(l, &closing);
+		if (l->chain) {
+			uint64_t docs, links;
+
+			/* complete: nothing of the session stayed in the spool */
+			chain_append_info(l->chain, &closing, r == 0);
+			chain_get_counts(l->chain, &docs, &links);
+			log_info("chain: %" PRIu64 " documents in %" PRIu64 " links", docs, links);
+		}
 		if (store_session_close(st, &l->meta.session, &closing, err, sizeof(err)) < 0) {
 			log_err("store: closing the session document failed: %s", err);
 			rc = 1;
@@ -864,6 +914,7 @@ out:
 	asm_free(l->asm_ctx);
 	pcache_free(l->cache);
 	jsonl_out_free(l->jsonl);
+	chain_free(l->chain);
 	bson_destroy(&info);
 	bson_destroy(&closing);
 	store_free(st);
