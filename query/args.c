@@ -14,7 +14,7 @@
 static const char *const cmd_names[] = {
 	[QCMD_NONE] = NULL,		 [QCMD_SESSIONS] = "sessions", [QCMD_CONTAINERS] = "containers",
 	[QCMD_TREE] = "tree",		 [QCMD_TIMELINE] = "timeline", [QCMD_FILES] = "files",
-	[QCMD_DIFF] = "diff",
+	[QCMD_DIFF] = "diff",		 [QCMD_VERIFY] = "verify",
 };
 
 enum qcmd qcmd_from_name(const char *name)
@@ -27,7 +27,7 @@ enum qcmd qcmd_from_name(const char *name)
 
 const char *qcmd_name(enum qcmd cmd)
 {
-	return cmd > QCMD_NONE && cmd <= QCMD_DIFF ? cmd_names[cmd] : "lineage-query";
+	return cmd > QCMD_NONE && cmd <= QCMD_VERIFY ? cmd_names[cmd] : "lineage-query";
 }
 
 /* Digits only, at most maxd of them, value into *ret; returns the end or NULL. */
@@ -159,6 +159,8 @@ int qargs_parse_time(const char *s, bool utc, int64_t *ret_ms, bool *ret_rel)
 enum {
 	OPT_URI = 256, OPT_DB, OPT_SESSION, OPT_LAST, OPT_FORMAT, OPT_UTC, OPT_WIDTH, OPT_SINCE,
 	OPT_UNTIL, OPT_WRITTEN, OPT_PREFIX, OPT_UNIQUE, OPT_CONTAINER, OPT_CONTAINER_B,
+	OPT_ALL, /* verify (issue 21) */
+	OPT_END_
 };
 
 /* Which options each subcommand accepts, beyond the global ones. */
@@ -177,7 +179,9 @@ static bool allowed(enum qcmd cmd, int opt)
 		return cmd == QCMD_DIFF;
 	case OPT_SESSION:
 	case OPT_LAST:
-		return cmd != QCMD_DIFF && cmd != QCMD_SESSIONS;
+		return cmd != QCMD_DIFF && cmd != QCMD_SESSIONS && cmd != QCMD_VERIFY;
+	case OPT_ALL:
+		return cmd == QCMD_VERIFY;
 	default:
 		return true;
 	}
@@ -226,6 +230,7 @@ static int apply_opt(struct qargs *a, int c, int *seen, const char **fmt, const 
 	case OPT_UNIQUE: a->unique = true; break;
 	case OPT_CONTAINER: a->container = optarg; break;
 	case OPT_CONTAINER_B: a->container_b = optarg; break;
+	case OPT_ALL: a->all = true; break;
 	}
 	return 0;
 }
@@ -247,6 +252,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		{ "unique", no_argument, NULL, OPT_UNIQUE },
 		{ "container", required_argument, NULL, OPT_CONTAINER },
 		{ "container-b", required_argument, NULL, OPT_CONTAINER_B },
+		{ "all", no_argument, NULL, OPT_ALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -255,7 +261,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 			   .until_rel_ms = QTIME_NONE };
 	const char *since = NULL, *until = NULL, *fmt = NULL;
 	const char **fmtp = &fmt, **sincep = &since, **untilp = &until;
-	int seen[OPT_CONTAINER_B + 1] = { 0 };
+	int seen[OPT_END_] = { 0 };
 	size_t want_min = 0, want_max = 0;
 	int c;
 
@@ -281,7 +287,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		a.cmd = qcmd_from_name(argv[optind]);
 		if (a.cmd == QCMD_NONE)
 			FAIL("unknown subcommand '%s' (sessions, containers, tree, timeline, files, "
-			     "diff)", argv[optind]);
+			     "diff, verify)", argv[optind]);
 		optind++;
 	}
 	if (a.cmd == QCMD_NONE) {
@@ -320,7 +326,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		*ret = a;
 		return 0;
 	}
-	for (int o = OPT_URI; o <= OPT_CONTAINER_B; o++)
+	for (int o = OPT_URI; o < OPT_END_; o++)
 		if (seen[o] && !allowed(a.cmd, o))
 			FAIL("%s does not take --%s", qcmd_name(a.cmd), opt_name(opts, o));
 	if (a.session && a.last)
@@ -342,6 +348,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 	case QCMD_TIMELINE:
 	case QCMD_FILES: want_min = want_max = 1; break;
 	case QCMD_DIFF: want_min = want_max = 2; break;
+	case QCMD_VERIFY: want_max = 1; break;
 	default: break;
 	}
 	if (a.noperands < want_min)
@@ -349,6 +356,8 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		     a.cmd == QCMD_DIFF ? "two sessions: SESSION_A SESSION_B" : "a CONTAINER");
 	if (a.noperands > want_max)
 		FAIL("%s: unexpected operand '%s'", qcmd_name(a.cmd), a.operand[want_max]);
+	if (a.all && a.noperands)
+		FAIL("verify: give SESSION or --all, not both");
 	if (a.container_b && !a.container)
 		FAIL("diff: --container-b needs --container");
 	if (since) {

@@ -16,10 +16,11 @@ enum {
 	QEXIT_UNREACHABLE = 2,
 	QEXIT_NOT_FOUND = 3, /* session or container not found, or an ambiguous prefix */
 	QEXIT_DB_ERROR = 4,  /* the database answered with an error */
+	QEXIT_TAMPERED = 5,  /* verify: a session's evidence does not verify (issue 21) */
 };
 
 enum qcmd { QCMD_NONE, QCMD_SESSIONS, QCMD_CONTAINERS, QCMD_TREE, QCMD_TIMELINE, QCMD_FILES,
-	    QCMD_DIFF };
+	    QCMD_DIFF, QCMD_VERIFY };
 enum qformat { QFMT_TEXT, QFMT_JSON, QFMT_DOT };
 
 /* "No time given" for since/until. */
@@ -42,6 +43,7 @@ struct qargs {
 	const char *prefix;
 	const char *container;   /* diff --container */
 	const char *container_b; /* diff --container-b (default: same as --container) */
+	bool all;                /* verify --all */
 };
 
 /* Parse argv (argv[0] is the program). On success fills *ret and returns 0; on a usage

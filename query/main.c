@@ -35,7 +35,8 @@ static const char *const help[] = {
 		"  tree CONTAINER                   process tree (text, json, dot)\n"
 		"  timeline CONTAINER               fork/exec/exit/open/close/rename/unlink in order\n"
 		"  files CONTAINER                  file accesses; --unique: distinct paths\n"
-		"  diff SESSION_A SESSION_B         files and executables used in one only\n\n"
+		"  diff SESSION_A SESSION_B         files and executables used in one only\n"
+		"  verify [SESSION|last|--all]      does the evidence chain still verify\n\n"
 		"Options for every subcommand:\n" COMMON_OPTS
 		"  --format F       text (default), json (one document per line), dot (tree)\n"
 		SESSION_OPTS EXIT_TEXT,
@@ -87,6 +88,20 @@ static const char *const help[] = {
 		"  --container C    compare container C of A (and of B) instead of whole sessions\n"
 		"  --container-b C2 the container of B when its id differs (default: C)\n"
 		"  --format F       text or json\n" COMMON_OPTS EXIT_TEXT,
+	[QCMD_VERIFY] =
+		"usage: lineage-query verify [SESSION|last|--all] [--format text|json]\n"
+		"Recompute the session's evidence chain (the listener's SHA-256 links over every\n"
+		"raw document it stored) and say, per session: ok; or TAMPERED with exactly what:\n"
+		"a document altered (its _id), removed (seq ranges), inserted, a link altered or\n"
+		"removed; truncated at seq N when the listener never closed the session (killed,\n"
+		"crashed): whole up to N, the rest cut, not tampering; recording when its listener\n"
+		"still runs on this host; unchained when recorded without a chain. Default: the\n"
+		"latest session. json prints one report per line.\n"
+		"  --all            every session, oldest first\n"
+		"  --format F       text or json\n" COMMON_OPTS
+		"Exit status: 0 every session ok, recording or unchained; 5 a session is TAMPERED\n"
+		"or truncated; 1 usage error, 2 database unreachable, 3 session not found or\n"
+		"prefix ambiguous, 4 the database answered with an error.\n",
 };
 
 int main(int argc, char **argv)
@@ -116,7 +131,7 @@ int main(int argc, char **argv)
 		ctx.status = QEXIT_UNREACHABLE;
 		goto out;
 	}
-	if (a.cmd != QCMD_SESSIONS && a.cmd != QCMD_DIFF) {
+	if (a.cmd != QCMD_SESSIONS && a.cmd != QCMD_DIFF && a.cmd != QCMD_VERIFY) {
 		r = q_resolve_session(&ctx, a.session, &ctx.session);
 		if (r < 0)
 			goto fail;
@@ -128,6 +143,7 @@ int main(int argc, char **argv)
 	case QCMD_TIMELINE: r = cmd_timeline(&ctx); break;
 	case QCMD_FILES: r = cmd_files(&ctx); break;
 	case QCMD_DIFF: r = cmd_diff(&ctx); break;
+	case QCMD_VERIFY: r = cmd_verify(&ctx); break;
 	default: r = -EINVAL; break;
 	}
 	if (r == 0)

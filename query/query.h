@@ -72,5 +72,6 @@ int cmd_tree(struct qctx *ctx);
 int cmd_timeline(struct qctx *ctx);
 int cmd_files(struct qctx *ctx);
 int cmd_diff(struct qctx *ctx);
+int cmd_verify(struct qctx *ctx); /* verify.c (issue 21) */
 
 #endif
