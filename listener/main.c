@@ -391,6 +391,8 @@ static void usage(FILE *f)
 		"  --batch N            documents per insert (default 500)\n"
 		"  --batch-age MS       oldest document age before a batch is sent (default 200)\n"
 		"  --queue-max N        documents queued in memory before spooling (default 100000)\n"
+		"  --no-chain           no evidence chain (SHA-256 links in 'chain'; for measuring its\n"
+		"                       cost: lineage-query verify then says 'unchained')\n"
 		"  --print-audit-config print the kernel audit status and rules, then exit\n"
 		"  -v, --verbose        debug logging\n"
 		"  -h, --help           this text\n"
@@ -415,7 +417,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_URI = 256, OPT_DB, OPT_NODB, OPT_JSONL, OPT_SPOOL, OPT_MCAST, OPT_NOWRITE, OPT_NOPROC,
 	       OPT_BLIMIT, OPT_BWAIT, OPT_RCVBUF, OPT_EXCL, OPT_STATS, OPT_BATCH, OPT_BAGE, OPT_QMAX, OPT_PRINT,
-	       OPT_VERSION, OPT_PRCVBUF };
+	       OPT_VERSION, OPT_PRCVBUF, OPT_NOCHAIN };
 	static const struct option opts[] = {
 		{ "uri", required_argument, NULL, OPT_URI },
 		{ "db", required_argument, NULL, OPT_DB },
@@ -438,6 +440,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "proc-rcvbuf", required_argument, NULL, OPT_PRCVBUF },
+		{ "no-chain", no_argument, NULL, OPT_NOCHAIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -468,6 +471,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_MCAST: o->multicast = true; break;
 		case OPT_NOWRITE: o->audit_write = false; break;
 		case OPT_NOPROC: o->no_proc = true; break;
+		case OPT_NOCHAIN: o->no_chain = true; break;
 		case OPT_PRINT: return 3;
 		case 'v': log_init("lineage-listener", LOG_DEBUG); break;
 		case 'h': usage(stdout); return 1;
