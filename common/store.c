@@ -541,3 +541,23 @@ int store_session_close(struct store *st, const bson_oid_t *id, const bson_t *fi
 	mongoc_collection_destroy(c);
 	return r;
 }
+
+int store_session_set(struct store *st, const bson_oid_t *id, const bson_t *fields, char *err,
+		      size_t errlen)
+{
+	mongoc_collection_t *c = mongoc_client_get_collection(st->client, st->dbname, "sessions");
+	bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER;
+	bson_error_t e;
+	int r = 0;
+
+	BSON_APPEND_OID(&sel, "_id", id);
+	BSON_APPEND_DOCUMENT(&upd, "$set", fields);
+	if (!mongoc_collection_update_one(c, &sel, &upd, NULL, NULL, &e)) {
+		set_err(err, errlen, "update of sessions failed: %s%s", e.message, "");
+		r = errno_of(&e);
+	}
+	bson_destroy(&sel);
+	bson_destroy(&upd);
+	mongoc_collection_destroy(c);
+	return r;
+}

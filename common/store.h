@@ -102,6 +102,11 @@ int store_delete_many(struct store *st, const char *coll, const bson_t *filter, 
 int store_session_open(struct store *st, const bson_oid_t *id, const bson_t *info, char *err,
 		       size_t errlen);
 
+/* Set every field of fields (dotted keys allowed) in the sessions document id, nothing
+ * else (issue 21: the filter's verdict). */
+int store_session_set(struct store *st, const bson_oid_t *id, const bson_t *fields, char *err,
+		      size_t errlen);
+
 /* Close it: set ended_at = now and every field of fields (counters; may be NULL). */
 int store_session_close(struct store *st, const bson_oid_t *id, const bson_t *fields, char *err,
 			size_t errlen);
