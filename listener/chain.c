@@ -207,10 +207,13 @@ void chain_append_info(struct chain *c, bson_t *doc, bool complete)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void chain_get_counts(struct chain *c, uint64_t *ret_docs, uint64_t *ret_links)
+void chain_get_counts(struct chain *c, uint64_t *ret_docs, uint64_t *ret_links,
+		      char ret_head_hex[65])
 {
 	pthread_mutex_lock(&c->lock);
 	*ret_docs = c->docs;
 	*ret_links = c->link;
+	for (int i = 0; i < CHAINFMT_DIGEST_LEN; i++)
+		snprintf(ret_head_hex + 2 * i, 3, "%02x", c->head[i]);
 	pthread_mutex_unlock(&c->lock);
 }

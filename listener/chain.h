@@ -42,7 +42,9 @@ int chain_finish(struct chain *c, bson_t **ret_link);
  * finished, links, head, docs, counts and complete. */
 void chain_append_info(struct chain *c, bson_t *doc, bool complete);
 
-/* Documents chained and links made so far. */
-void chain_get_counts(struct chain *c, uint64_t *ret_docs, uint64_t *ret_links);
+/* Documents chained and links made so far, and the head (hash of the last link, 64 hex
+ * digits and NUL; zeros before the first link). */
+void chain_get_counts(struct chain *c, uint64_t *ret_docs, uint64_t *ret_links,
+		      char ret_head_hex[65]);
 
 #endif

@@ -896,11 +896,14 @@ stop:
 		append_counters(l, &closing);
 		if (l->chain) {
 			uint64_t docs, links;
+			char head[65];
 
-			/* complete: nothing of the session stayed in the spool */
+			/* complete: nothing of the session stayed in the spool. The head in the
+			 * log is a copy of the chain's end outside the database. */
 			chain_append_info(l->chain, &closing, r == 0);
-			chain_get_counts(l->chain, &docs, &links);
-			log_info("chain: %" PRIu64 " documents in %" PRIu64 " links", docs, links);
+			chain_get_counts(l->chain, &docs, &links, head);
+			log_info("chain: %" PRIu64 " documents in %" PRIu64 " links, head %s", docs,
+				 links, head);
 		}
 		if (store_session_close(st, &l->meta.session, &closing, err, sizeof(err)) < 0) {
 			log_err("store: closing the session document failed: %s", err);
