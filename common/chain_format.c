@@ -37,6 +37,7 @@ const char *chainfmt_coll_name(int code)
  * process, and a verifier is one thread. */
 static _Thread_local EVP_MD *tl_md;
 static _Thread_local EVP_MD_CTX *tl_ctx;
+static _Thread_local bool tl_ready;
 
 static EVP_MD_CTX *ctx_begin(void)
 {
@@ -44,8 +45,12 @@ static EVP_MD_CTX *ctx_begin(void)
 		return NULL;
 	if (!tl_ctx && !(tl_ctx = EVP_MD_CTX_new()))
 		return NULL;
-	if (!EVP_DigestInit_ex2(tl_ctx, tl_md, NULL))
+	/* NULL reuses the digest already set and its provider context (no reallocation) */
+	if (!EVP_DigestInit_ex2(tl_ctx, tl_ready ? NULL : tl_md, NULL)) {
+		tl_ready = false;
 		return NULL;
+	}
+	tl_ready = true;
 	return tl_ctx;
 }
 
