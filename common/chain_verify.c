@@ -334,7 +334,8 @@ static int load_links(struct vstate *s, struct store *st, char *err, size_t errl
 			goto out;
 		}
 	if (r == 0)
-		qsort(s->links, s->nlinks, sizeof(*s->links), cmp_link);
+		if (s->nlinks) /* qsort wants a non-NULL base even for 0 */
+			qsort(s->links, s->nlinks, sizeof(*s->links), cmp_link);
 out:
 	store_cursor_free(cur);
 	bson_destroy(&filter);
@@ -561,7 +562,8 @@ static int walk_links(struct vstate *s, const bson_t *session_doc, int64_t link_
 	}
 
 	/* Documents the links do not name. */
-	qsort(s->missing, s->nmissing, sizeof(*s->missing), cmp_i64);
+	if (s->nmissing) /* qsort wants a non-NULL base even for 0 */
+		qsort(s->missing, s->nmissing, sizeof(*s->missing), cmp_i64);
 	{
 		int64_t *tail = NULL, *ins = NULL;
 		size_t ntail = 0, nins = 0;
@@ -660,7 +662,8 @@ int chainv_session(struct store *st, const bson_t *session_doc, bool running,
 	for (int c = 0; c < CHAINFMT_NCOLL; c++)
 		if ((r = load_docs(&s, st, c, err, errlen)) < 0)
 			goto out;
-	qsort(s.docs, s.ndocs, sizeof(*s.docs), cmp_doc);
+	if (s.ndocs) /* qsort wants a non-NULL base even for 0 */
+		qsort(s.docs, s.ndocs, sizeof(*s.docs), cmp_doc);
 	for (size_t i = 1; i < s.ndocs; i++)
 		if (s.docs[i].seq == s.docs[i - 1].seq) {
 			s.docs[i].dup = true;
