@@ -129,7 +129,8 @@ int chainfmt_member_next(const uint8_t *data, size_t len, size_t *pos, int64_t *
 	if (p == len)
 		return 0;
 	for (;;) {
-		if (p >= len || shift > 63)
+		/* the 10th byte holds bit 63 alone: more would be silently dropped */
+		if (p >= len || shift > 63 || (shift == 63 && (data[p] & 0x7e)))
 			return -EBADMSG;
 		z |= (uint64_t)(data[p] & 0x7f) << shift;
 		if (!(data[p++] & 0x80))
