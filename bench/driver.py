@@ -230,6 +230,7 @@ class Lineage(Recorder):
                "--backlog-limit", str(self.args.backlog_limit)]
         if self.args.queue_max:
             cmd += ["--queue-max", str(self.args.queue_max)]
+        cmd += self.args.listener_args.split()  # e.g. --no-chain (issue 21: its cost)
         if self.jsonl:
             cmd += ["--no-db", "--jsonl", self.jsonl_path]
         else:
@@ -922,6 +923,8 @@ def main():
     ap.add_argument("--queue-max", type=int,
                     help="lineage: documents queued in memory before spooling (default: the "
                          "listener's, 100000); small values exercise the spool")
+    ap.add_argument("--listener-args", default="",
+                    help="lineage: more listener options, space separated (e.g. --no-chain)")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--keep-tmp", action="store_true")
     ap.add_argument("--out", help="write the results as JSON to this file")

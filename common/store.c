@@ -661,6 +661,7 @@ out:
 	bson_strfreev(names);
 	return r;
 }
+
 int store_session_set(struct store *st, const bson_oid_t *id, const bson_t *fields,
 		      bool *ret_matched, char *err, size_t errlen)
 {

@@ -124,8 +124,9 @@ int store_session_open(struct store *st, const bson_oid_t *id, const bson_t *inf
 int store_session_close(struct store *st, const bson_oid_t *id, const bson_t *fields, char *err,
 			size_t errlen);
 
-/* Set fields (ended_at and counters of a closing run, as recorded then) on the sessions
- * document with _id *id; *ret_matched (may be NULL) says whether it was there. Idempotent: a
+/* Set every field of fields (dotted keys allowed; e.g. ended_at and counters of a closing
+ * run, as recorded then, or the filter's verdict of issue 21) on the sessions document with
+ * _id *id, nothing else; *ret_matched (may be NULL) says whether it was there. Idempotent: a
  * close record replayed twice sets the same values (issue 18). */
 int store_session_set(struct store *st, const bson_oid_t *id, const bson_t *fields,
 		      bool *ret_matched, char *err, size_t errlen);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "emit.h"
+#include "integrity.h"
 #include "schema.h"
 #include "store.h"
 
@@ -192,6 +193,8 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	put_date(d, "end", c->end);
 	BSON_APPEND_BOOL(d, "running", c->end == MODEL_NO_TIME);
 	BSON_APPEND_INT64(d, "processes", (int64_t)c->ntree);
+	if (m->integrity) /* issue 21: so a query on this container can warn */
+		integrity_append(m->integrity, SCHEMA_F_FILTER_INTEGRITY, d);
 	bson_append_array_begin(d, "exec_roots", -1, &arr);
 	for (size_t k = 0; k < c->nexec_roots && !array_full(&arr, &cut); k++) {
 		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));

@@ -12,6 +12,7 @@
 #include "docker_meta.h"
 #include "emit.h"
 #include "files.h"
+#include "integrity.h"
 #include "load.h"
 #include "log.h"
 #include "merge.h"
@@ -156,6 +157,7 @@ int main(int argc, char **argv)
 	const char *docker_root = NULL, *runtime_root = NULL;
 	bool last = false, dry = false, quiet = false, found = false, has_data = false;
 	struct emit_result res = { 0 };
+	struct integrity verdict;
 	struct store *st = NULL;
 	struct model m;
 	bson_oid_t sid;
@@ -234,6 +236,18 @@ int main(int argc, char **argv)
 	r = load_session(st, &sid, &m, show_progress ? progress : NULL, err, sizeof(err));
 	if (r < 0)
 		goto db_error;
+	/* the evidence verdict first: the containers documents carry it (issue 21) */
+	if (!dry && (r = integrity_check(st, &sid, &verdict, err, sizeof(err))) == 0) {
+		m.integrity = &verdict;
+		if (!strcmp(verdict.status, "unchained"))
+			log_info("session %s: recorded without an evidence chain", sid_hex);
+		else if (strcmp(verdict.status, "ok"))
+			log_warn("session %s: evidence chain: %s (lineage-query verify %s says "
+				 "exactly what; the output is written anyway)", sid_hex,
+				 verdict.summary, sid_hex);
+	} else if (!dry) {
+		log_warn("session %s: evidence chain not checked: %s", sid_hex, err);
+	}
 	merge_run(&m);
 	tree_run(&m);
 	rootfs_run(&m);
@@ -241,6 +255,8 @@ int main(int argc, char **argv)
 	if (!dry) {
 		r = emit_session(st, &m, &sid, host, &res, err, sizeof(err));
 		if (r < 0)
+			goto db_error;
+		if (m.integrity && (r = integrity_record(st, &sid, &verdict, err, sizeof(err))) < 0)
 			goto db_error;
 	}
 	summary(&m, sid_hex, dry ? NULL : &res, dry);

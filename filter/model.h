@@ -237,6 +237,9 @@ struct model {
 	const char *scope;
 	struct m_counters n;
 	struct model_chunk *arena;
+	/* the evidence chain's verdict (issue 21, filter/integrity.h), copied into every
+	 * containers document; not owned; NULL: not checked */
+	const struct integrity *integrity;
 };
 
 void model_init(struct model *m);

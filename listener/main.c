@@ -23,6 +23,7 @@
 #include "assemble.h"
 #include "container_facts.h"
 #include "audit_source.h"
+#include "chain.h"
 #include "doc_common.h"
 #include "enrich.h"
 #include "event_doc.h"
@@ -44,7 +45,7 @@
 struct counters {
 	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign, audit_runts,
 		proc_events, proc_enobufs, proc_malformed, dropped_scope, doc_errors, submit_failed,
-		resyncs, snapshot, container_facts;
+		resyncs, snapshot, container_facts, chain_errors;
 };
 
 struct listener {
@@ -54,6 +55,7 @@ struct listener {
 	struct counters c;
 	struct writer *writer;
 	struct jsonl_out *jsonl;
+	struct chain *chain;        /* NULL with --no-chain */
 	struct audit_source *audit;
 	struct asm_ctx *asm_ctx;
 	struct pc *pc;
@@ -93,7 +95,7 @@ static bool excluded_parent(const struct listener *l, long ppid)
 }
 
 /* Hand a finished document on: JSON lines copy, then the writer (which owns it after). */
-static void submit(struct listener *l, const char *collection, bson_t *doc)
+static void submit_doc(struct listener *l, const char *collection, bson_t *doc)
 {
 	if (l->jsonl && jsonl_out_write(l->jsonl, collection, doc) < 0)
 		atomic_fetch_add(&l->c.submit_failed, 1);
@@ -103,6 +105,19 @@ static void submit(struct listener *l, const char *collection, bson_t *doc)
 	}
 	if (writer_submit(l->writer, collection, doc) < 0)
 		atomic_fetch_add(&l->c.submit_failed, 1);
+}
+
+/* The evidence chain sees every document in submit order before it leaves; a completed
+ * link goes the same way as the documents it covers (chain.h). */
+static void submit(struct listener *l, const char *collection, bson_t *doc)
+{
+	bson_t *link = NULL;
+
+	if (l->chain && chain_add(l->chain, collection, doc, &link) < 0)
+		atomic_fetch_add(&l->c.chain_errors, 1);
+	submit_doc(l, collection, doc);
+	if (link)
+		submit_doc(l, SCHEMA_CHAIN, link);
 }
 
 static void next_meta(struct listener *l, struct doc_meta *m, const char *container)
@@ -457,6 +472,7 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "submit_failed", atomic_load(&l->c.submit_failed));
 	if (l->scope)
 		scope_append_counters(l->scope, &c);
+	BSON_APPEND_INT64(&c, "chain_errors", atomic_load(&l->c.chain_errors));
 	if (l->asm_ctx) {
 		struct asm_stats as;
 
@@ -664,6 +680,11 @@ int main(int argc, char **argv)
 	l->meta.host = un.nodename;
 	bson_oid_init(&l->meta.session, NULL);
 	bson_oid_to_string(&l->meta.session, l->meta.session_hex);
+	if (!l->opt.no_chain &&
+	    (r = chain_new(&l->meta.session, l->meta.session_hex, 0, &l->chain)) < 0) {
+		log_err("chain: %s", strerror(-r));
+		return 1;
+	}
 
 	store_global_init();
 	if (l->opt.jsonl && (r = jsonl_out_open(l->opt.jsonl, &l->jsonl)) < 0) {
@@ -800,6 +821,8 @@ int main(int argc, char **argv)
 			BSON_APPEND_INT32(&scope, "command_pid", l->child);
 	}
 	bson_append_document_end(&info, &scope);
+	if (l->chain)
+		chain_append_info(l->chain, &info, false);
 
 	if (st) {
 		if ((r = mkdir_p(l->opt.spool_dir, 0700)) < 0) {
@@ -899,6 +922,14 @@ int main(int argc, char **argv)
 					 s.backlog_limit);
 			l->lost_now = s.lost;
 		}
+		if (l->chain) {
+			bson_t *link = NULL;
+
+			if (chain_tick(l->chain, mono_ms(), &link) < 0)
+				atomic_fetch_add(&l->c.chain_errors, 1);
+			if (link)
+				submit_doc(l, SCHEMA_CHAIN, link);
+		}
 		if (l->opt.stats_interval && mono_ms() - last_stats >= l->opt.stats_interval * 1000ULL) {
 			print_stats(l);
 			last_stats = mono_ms();
@@ -913,6 +944,16 @@ stop:
 		pthread_join(pt, NULL);
 	cf_free(l->facts); /* its queued lookups are written before the writer stops */
 	l->facts = NULL;
+	if (l->chain) {
+		/* the final link, before the writer drains: it is stored like the rest */
+		bson_t *link = NULL;
+
+		if (chain_finish(l->chain, &link) < 0)
+			atomic_fetch_add(&l->c.chain_errors, 1);
+		if (link)
+			submit_doc(l, SCHEMA_CHAIN, link);
+	}
+	r = 0;
 	if (l->writer && (r = writer_stop(l->writer, l->opt.stop_timeout_ms)) < 0) {
 		log_err("writer: gave up draining after %u ms; the rest is in the spool %s",
 			l->opt.stop_timeout_ms, l->opt.spool_dir);
@@ -920,6 +961,17 @@ stop:
 	print_stats(l);
 	if (session_open) {
 		append_counters(l, &closing);
+		if (l->chain) {
+			uint64_t docs, links;
+			char head[65];
+
+			/* complete: nothing of the session stayed in the spool. The head in the
+			 * log is a copy of the chain's end outside the database. */
+			chain_append_info(l->chain, &closing, r == 0);
+			chain_get_counts(l->chain, &docs, &links, head);
+			log_info("chain: %" PRIu64 " documents in %" PRIu64 " links, head %s", docs,
+				 links, head);
+		}
 		r = writer_session_close(l->writer, &l->meta.session, &closing, err, sizeof(err));
 		if (r < 0) {
 			log_err("store: closing the session document failed: %s", err);
@@ -945,6 +997,7 @@ out:
 	cf_free(l->facts);
 	enrich_free(l->enrich);
 	jsonl_out_free(l->jsonl);
+	chain_free(l->chain);
 	bson_destroy(&info);
 	bson_destroy(&closing);
 	store_free(st);

@@ -94,6 +94,8 @@ static const struct opt_def defs[] = {
 	      "(repeatable; default: every path)"),
 	SCOPE("exclude-path-prefix", "P", "no file events under P (repeatable; default none:\n"
 	      "/proc, /sys and /dev are kept)"),
+	SET("no-chain", no_chain, "no evidence chain (SHA-256 links in 'chain'; for measuring its\n"
+	    "cost: lineage-query verify then says 'unchained')"),
 	ACTION("config", 0, A_CONFIG, "FILE", "read options from FILE (default " OPTIONS_DEFAULT_CONFIG
 	       ",\nwhen it exists); the command line wins"),
 	ACTION("no-config", 0, A_NO_CONFIG, NULL, "read no config file"),

@@ -16,6 +16,7 @@ static const char *const cmd_names[] = {
 	[QCMD_NONE] = NULL,		 [QCMD_SESSIONS] = "sessions", [QCMD_CONTAINERS] = "containers",
 	[QCMD_TREE] = "tree",		 [QCMD_TIMELINE] = "timeline", [QCMD_FILES] = "files",
 	[QCMD_DIFF] = "diff",		 [QCMD_EVENTS] = "events",     [QCMD_SEARCH] = "search",
+	[QCMD_VERIFY] = "verify",
 };
 
 enum qcmd qcmd_from_name(const char *name)
@@ -28,7 +29,7 @@ enum qcmd qcmd_from_name(const char *name)
 
 const char *qcmd_name(enum qcmd cmd)
 {
-	return cmd > QCMD_NONE && cmd <= QCMD_SEARCH ? cmd_names[cmd] : "lineage-query";
+	return cmd > QCMD_NONE && cmd <= QCMD_VERIFY ? cmd_names[cmd] : "lineage-query";
 }
 
 int qargs_parse_time(const char *s, bool utc, int64_t *ret_ms, bool *ret_rel)
@@ -42,7 +43,8 @@ enum {
 	/* issue 20 */
 	OPT_COLOR, OPT_FOLLOW, OPT_FILTER, OPT_ALL_SESSIONS, OPT_PATH, OPT_PATH_PREFIX,
 	OPT_PATH_GLOB, OPT_EXE, OPT_ARGV, OPT_PID, OPT_UID, OPT_SYSCALL, OPT_KEY,
-	OPT_LAST_OPT = OPT_KEY,
+	OPT_ALL, /* verify (issue 21) */
+	OPT_LAST_OPT = OPT_ALL,
 };
 
 /* Which options each subcommand accepts, beyond the global ones. */
@@ -63,7 +65,7 @@ static bool allowed(enum qcmd cmd, int opt)
 		return cmd == QCMD_DIFF;
 	case OPT_SESSION:
 	case OPT_LAST:
-		return cmd != QCMD_DIFF && cmd != QCMD_SESSIONS;
+		return cmd != QCMD_DIFF && cmd != QCMD_SESSIONS && cmd != QCMD_VERIFY;
 	case OPT_FOLLOW:
 		return cmd == QCMD_TIMELINE || cmd == QCMD_SEARCH;
 	case OPT_FILTER:
@@ -82,6 +84,8 @@ static bool allowed(enum qcmd cmd, int opt)
 	case OPT_SYSCALL:
 	case OPT_KEY:
 		return cmd == QCMD_EVENTS;
+	case OPT_ALL:
+		return cmd == QCMD_VERIFY;
 	default:
 		return true;
 	}
@@ -170,6 +174,7 @@ static int apply_opt(struct qargs *a, int c, int *seen, const char **fmt, const 
 	case OPT_UID: return number_opt("uid", optarg, &a->uid, err, errlen);
 	case OPT_SYSCALL: a->syscall = optarg; break;
 	case OPT_KEY: a->key = optarg; break;
+	case OPT_ALL: a->all = true; break;
 	}
 	return 0;
 }
@@ -204,6 +209,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		{ "uid", required_argument, NULL, OPT_UID },
 		{ "syscall", required_argument, NULL, OPT_SYSCALL },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "all", no_argument, NULL, OPT_ALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -238,7 +244,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		a.cmd = qcmd_from_name(argv[optind]);
 		if (a.cmd == QCMD_NONE)
 			FAIL("unknown subcommand '%s' (sessions, containers, tree, timeline, files, "
-			     "diff, events, search)", argv[optind]);
+			     "diff, events, search, verify)", argv[optind]);
 		optind++;
 	}
 	if (a.cmd == QCMD_NONE) {
@@ -302,6 +308,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		want_max = 1;
 		break;
 	case QCMD_DIFF: want_min = want_max = 2; break;
+	case QCMD_VERIFY: want_max = 1; break;
 	default: break;
 	}
 	if (a.noperands < want_min)
@@ -313,6 +320,8 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		FAIL("--all-sessions does not go with --session, --last or --follow");
 	if (a.follow && a.format == QFMT_DOT)
 		FAIL("--follow prints text or json");
+	if (a.all && a.noperands)
+		FAIL("verify: give SESSION or --all, not both");
 	if (a.container_b && !a.container)
 		FAIL("diff: --container-b needs --container");
 	if (since) {

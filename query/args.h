@@ -16,10 +16,11 @@ enum {
 	QEXIT_UNREACHABLE = 2,
 	QEXIT_NOT_FOUND = 3, /* session or container not found, or an ambiguous prefix */
 	QEXIT_DB_ERROR = 4,  /* the database answered with an error */
+	QEXIT_TAMPERED = 5,  /* verify: a session's evidence does not verify (issue 21) */
 };
 
 enum qcmd { QCMD_NONE, QCMD_SESSIONS, QCMD_CONTAINERS, QCMD_TREE, QCMD_TIMELINE, QCMD_FILES,
-	    QCMD_DIFF, QCMD_EVENTS, QCMD_SEARCH };
+	    QCMD_DIFF, QCMD_EVENTS, QCMD_SEARCH, QCMD_VERIFY };
 enum qformat { QFMT_TEXT, QFMT_JSON, QFMT_DOT };
 
 enum qcolor { QCOLOR_AUTO, QCOLOR_ALWAYS, QCOLOR_NEVER };
@@ -54,6 +55,7 @@ struct qargs {
 	bool all_sessions;       /* search --all-sessions */
 	const char *path, *path_prefix, *path_glob, *exe, *argv_sub, *syscall, *key;
 	int64_t pid, uid;        /* -1 when not given */
+	bool all;                /* verify --all */
 };
 
 /* Parse argv (argv[0] is the program). On success fills *ret and returns 0; on a usage

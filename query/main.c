@@ -56,6 +56,7 @@ static const char *const help[] = {
 		"containers, tree, timeline, files, diff and search read lineage-filter's output: on\n"
 		"a session it has not processed they say so and print the command (or run it with\n"
 		"--filter). sessions, events and --follow read the listener's own records.\n\n"
+		"  verify [SESSION|last|--all]      does the evidence chain still verify\n\n"
 		"Options for every subcommand:\n" COMMON_OPTS
 		"  --format F       text (default), json (one document per line), dot (tree)\n"
 		SESSION_OPTS EXIT_TEXT,
@@ -151,6 +152,20 @@ static const char *const help[] = {
 		"  --container C    one container (id prefix) or 'host'\n"
 		"  --since T, --until T   events in that time\n"
 		TIME_TEXT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
+	[QCMD_VERIFY] =
+		"usage: lineage-query verify [SESSION|last|--all] [--format text|json]\n"
+		"Recompute the session's evidence chain (the listener's SHA-256 links over every\n"
+		"raw document it stored) and say, per session: ok; or TAMPERED with exactly what:\n"
+		"a document altered (its _id), removed (seq ranges), inserted, a link altered or\n"
+		"removed; truncated at seq N when the listener never closed the session (killed,\n"
+		"crashed): whole up to N, the rest cut, not tampering; recording when its listener\n"
+		"still runs on this host; unchained when recorded without a chain. Default: the\n"
+		"latest session. json prints one report per line.\n"
+		"  --all            every session, oldest first\n"
+		"  --format F       text or json\n" COMMON_OPTS
+		"Exit status: 0 every session ok, recording or unchained; 5 a session is TAMPERED\n"
+		"or truncated; 1 usage error, 2 database unreachable, 3 session not found or\n"
+		"prefix ambiguous, 4 the database answered with an error.\n",
 };
 
 int main(int argc, char **argv)
@@ -186,7 +201,7 @@ int main(int argc, char **argv)
 		ctx.status = QEXIT_UNREACHABLE;
 		goto out;
 	}
-	if (a.cmd != QCMD_SESSIONS && a.cmd != QCMD_DIFF) {
+	if (a.cmd != QCMD_SESSIONS && a.cmd != QCMD_DIFF && a.cmd != QCMD_VERIFY) {
 		r = q_resolve_session(&ctx, a.session, &ctx.session);
 		if (r < 0)
 			goto fail;
@@ -200,6 +215,7 @@ int main(int argc, char **argv)
 	case QCMD_DIFF: r = cmd_diff(&ctx); break;
 	case QCMD_EVENTS: r = cmd_events(&ctx); break;
 	case QCMD_SEARCH: r = cmd_search(&ctx); break;
+	case QCMD_VERIFY: r = cmd_verify(&ctx); break;
 	default: r = -EINVAL; break;
 	}
 	if (r == 0)

@@ -94,5 +94,6 @@ int cmd_follow(struct qctx *ctx); /* timeline --follow, search --follow */
 
 /* One text line for an audit event document on ctx->out (events.c; follow.c uses it). */
 void q_event_line(struct qctx *ctx, const bson_t *d);
+int cmd_verify(struct qctx *ctx); /* verify.c (issue 21) */
 
 #endif
