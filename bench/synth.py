@@ -20,13 +20,13 @@ unordered batches of --batch (10000), up to --inflight (2) batches in flight on 
 connections; the listener's indexes are created first.
 
 The documents follow what the listener writes (compared field by field with real listener
-output, `lineage-listener --no-db --jsonl`, 2026-12-01): events carry serial, ts, syscall,
-arch, success, exit, pid, ppid, uid/euid/gid, auid, ses, tty, comm, exe, cwd (only where the
-kernel sent a CWD record: execve, openat), key, a0..a3, fd, flags, paths[{name, abs,
-nametype, inode, dev, mode}], argc/argv (execve), proctitle, types, container; proc_events
-ts, ts_ns, cpu, cn_seq, what and the what's fields. SHAPE below says which per-document
-fields are on: switch them off there when the listener drops them (the `host` per document,
-for example, once it lives in the sessions document only). --role tags the session
+output, `lineage-listener --no-db --jsonl`, 2026-12-01, main 8022a2b): events carry serial,
+ts, syscall, success, exit, pid, ppid, uid/euid/gid, auid, ses, comm, exe, cwd (only where the
+kernel sent a CWD record: execve, openat), a0..a3, fd, flags, paths[{name, abs (relative names
+only), nametype, inode, dev, mode}], argc/argv (execve), proctitle (not on an execve whose argv
+says it), types, container; arch, tty and key only when they differ from the sessions
+document's `defaults`, host only in the sessions document; proc_events ts, ts_ns, cpu,
+cn_seq, what and the what's fields. SHAPE below says which per-document fields are on. --role tags the session
 (synth.role) so that a benchmark can tell its background sessions ("other") from the one it
 measures.
 
@@ -61,14 +61,20 @@ INDEXES = [  # as common/store.c store_create_indexes
     ("sessions", "host_started_at", ["host", "started_at"]),
 ]
 # Which per-document fields the listener writes (listener/doc_common.c, event_doc.c,
-# proc_doc.c at the time of writing): turn off what the listener stops writing.
+# proc_doc.c, as of main 8022a2b: what is constant per session is in the sessions document —
+# host, and `defaults` {arch, tty, key} for events that leave those out). True = written on
+# every document as before that commit.
 SHAPE = {
-    "host": True,        # doc_common.c: host on every raw document
-    "arch": True, "tty": True, "proctitle": True, "types": True, "regs": True,
-    "paths_abs": True,   # paths[].abs
+    "host": False,       # doc_common.c: host only in sessions
+    "arch": False, "tty": False, "key": False,  # left out when equal to sessions.defaults
+    "proctitle_execve": False,  # an execve's proctitle left out when its argv says it
+    "paths_abs": False,  # paths[].abs only when it differs from name (a relative name)
+    "proctitle": True, "types": True, "regs": True,
     "cpu_cn_seq": True,  # proc_events cpu, cn_seq
     "exec_ns": True,     # proc_events exec: root, mnt_ns, pid_ns, ppid
 }
+SHAPE_NAME = "8022a2b"  # the listener commit whose documents these follow
+DEFAULTS = {"arch": "x86_64", "tty": "(none)", "key": "lineage"}
 
 
 class Gen:
@@ -161,16 +167,17 @@ class Gen:
            fd=None, flags=None, paths=None, argv=None, title=None, types=None):
         d = {"serial": 100000 + self.seq, "syscall": syscall}
         if SHAPE["arch"]:
-            d["arch"] = "x86_64"
+            d["arch"] = DEFAULTS["arch"]
         d.update({"success": exit >= 0, "exit": exit, "pid": pid, "ppid": ppid, "uid": 0,
                   "euid": 0, "gid": 0, "auid": 4294967295, "ses": 4294967295})
         if SHAPE["tty"]:
-            d["tty"] = "(none)"
+            d["tty"] = DEFAULTS["tty"]
         d["comm"] = comm
         d["exe"] = exe
         if paths is not None or syscall == "execve":
             d["cwd"] = cwd  # the kernel sends a CWD record with PATH records only
-        d["key"] = "lineage"
+        if SHAPE["key"]:
+            d["key"] = DEFAULTS["key"]
         if SHAPE["regs"]:
             d["a0"], d["a1"], d["a2"], d["a3"] = regs
         if fd is not None:
@@ -182,8 +189,10 @@ class Gen:
         if argv is not None:
             d["argc"] = len(argv)
             d["argv"] = argv
-        if SHAPE["proctitle"]:
-            d["proctitle"] = title or comm
+        title = title or comm
+        if SHAPE["proctitle"] and (SHAPE["proctitle_execve"] or argv is None or
+                                   title != " ".join(argv)):
+            d["proctitle"] = title
         if SHAPE["types"]:
             d["types"] = types or ["SYSCALL", "PROCTITLE", "EOE"]
         d["container"] = container
@@ -192,7 +201,7 @@ class Gen:
 
 def path(name, cwd, inode, mode, nametype="NORMAL"):
     p = {"name": name}
-    if SHAPE["paths_abs"]:
+    if SHAPE["paths_abs"] or not name.startswith("/"):
         p["abs"] = name if name.startswith("/") else cwd.rstrip("/") + "/" + name
     p.update({"nametype": nametype, "inode": inode, "dev": "00:27", "mode": mode})
     return p
@@ -305,6 +314,7 @@ def main():
         "_id": sid, "host": HOST, "boot_id": "synthetic", "kernel": "synthetic",
         "started_at": T0, "ended_at": None, "mode": "unicast", "scope": "all",
         "rules": ["-a always,exit -F arch=b64 -S execve,openat,write,close -k lineage"],
+        "defaults": DEFAULTS,
         "counters": {"lost": 0, "enobufs_audit": 0, "enobufs_proc": 0, "parse_errors": 0,
                      "out_of_scope": 0, "spooled": 0, "replayed": 0},
         "complete": False})
@@ -405,7 +415,7 @@ def main():
     info = {"session": str(sid), "events": g.n["events"], "proc_events": g.n["proc_events"],
             "total": total, "processes": nproc, "snapshot": 1, "opens": nopens,
             "containers": len(cids), "container_ids": cids, "tiny_containers": tiny,
-            "role": a.role, "host": HOST,
+            "role": a.role, "host": HOST, "shape": SHAPE_NAME,
             "generate_s": round(secs, 2),
             "docs_per_s": round(total / secs) if secs else None}
     db.sessions.update_one({"_id": sid}, {"$set": {"ended_at": end, "synth": info,
