@@ -36,17 +36,10 @@ def existing(client, db, size):
     return s["synth"] if s else None
 
 
-def count(coll, sid):
-    """Counted by streaming _ids: FerretDB answers count_documents by materialising every
-    matching document (~7 KiB of server memory each, measured), which at 10M events would
-    need more memory than the filter itself."""
-    return sum(1 for _ in coll.find({"session": bson.ObjectId(sid)}, {"_id": 1},
-                                    batch_size=10000))
-
-
 def count_out(db, sid, kind):
     """Documents of the session's filter output of one kind: the per-session collection its
-    sessions document names (`filter.<kind>`, common/schema.h)."""
+    sessions document names (`filter.<kind>`, common/schema.h). Counted by streaming _ids:
+    FerretDB answers count_documents by materialising every matching document."""
     s = db.sessions.find_one({"_id": bson.ObjectId(sid)}, {"filter": 1}) or {}
     name = (s.get("filter") or {}).get(kind)
     if not isinstance(name, str):
