@@ -4,7 +4,8 @@ scale"). For each size, bench/synth.py generates a synthetic session into its ow
 (PREFIX_SIZE; skipped when that database already holds a complete synthetic session of that
 size), then `lineage-filter --db DB --session ID` runs under /usr/bin/time -v: wall seconds and
 maximum resident set size. The filter's output is checked against what was generated
-(processes == synthetic processes + the snapshot's, files == synthetic opens).
+(processes == synthetic processes + the snapshot's, files == synthetic opens), read from the
+per-session output collections the sessions document names (`filter`).
 
   python3 bench/filter_scale.py --sizes 100000,1000000 --out filter_scale.json
 Databases are dropped at the end unless --keep. With --server-pid PID (the database server's
@@ -35,12 +36,15 @@ def existing(client, db, size):
     return s["synth"] if s else None
 
 
-def count(coll, sid):
-    """Counted by streaming _ids: FerretDB answers count_documents by materialising every
-    matching document (~7 KiB of server memory each, measured), which at 10M events would
-    need more memory than the filter itself."""
-    return sum(1 for _ in coll.find({"session": bson.ObjectId(sid)}, {"_id": 1},
-                                    batch_size=10000))
+def count_out(db, sid, kind):
+    """Documents of the session's filter output of one kind: the per-session collection its
+    sessions document names (`filter.<kind>`, common/schema.h). Counted by streaming _ids:
+    FerretDB answers count_documents by materialising every matching document."""
+    s = db.sessions.find_one({"_id": bson.ObjectId(sid)}, {"filter": 1}) or {}
+    name = (s.get("filter") or {}).get(kind)
+    if not isinstance(name, str):
+        return 0
+    return sum(1 for _ in db[name].find({}, {"_id": 1}, batch_size=10000))
 
 
 def generate(a, db, size):
@@ -121,8 +125,8 @@ def main():
             server_hwm_reset(a.server_pid)
             f = run_filter(a, db, info["session"])
             server_mib = server_hwm_mib(a.server_pid)
-            got_p = count(client[db].processes, info["session"])
-            got_f = count(client[db].files, info["session"])
+            got_p = count_out(client[db], info["session"], "processes")
+            got_f = count_out(client[db], info["session"], "files")
             want_p = info["processes"] + info.get("snapshot", 0)
             sane = got_p == want_p and got_f == info["opens"]
             ok &= sane
