@@ -69,12 +69,12 @@ static int print_session(struct qctx *ctx, const bson_t *d, void *data)
 						     counter(d, "proc_events")));
 	snprintf(lost, sizeof(lost), "%lld%s", (long long)nlost, nlost ? "!" : "");
 	filtered_at(ctx, d, filt, sizeof(filt));
-	fprintf(ctx->out, "%-24s %-8.8s %-23s %8s %7s %s%5s%s  %s%-23s%s %s\n", hex,
+	fprintf(ctx->out, "%-24s %-8.8s %-23s %8s %7s %s%5s%s  %-12s %s%s%s\n", hex,
 		doc_str(d, "host") ? doc_str(d, "host") : "-", start, dur, ev,
 		nlost ? term_sgr(ctx->color, TS_RED) : "", lost,
-		nlost ? term_sgr(ctx->color, TS_RESET) : "",
+		nlost ? term_sgr(ctx->color, TS_RESET) : "", scope_summary(d),
 		strcmp(filt, "no") ? "" : term_sgr(ctx->color, TS_YELLOW), filt,
-		strcmp(filt, "no") ? "" : term_sgr(ctx->color, TS_RESET), scope_summary(d));
+		strcmp(filt, "no") ? "" : term_sgr(ctx->color, TS_RESET));
 	if (nlost) {
 		fprintf(ctx->out, "  ! LOST EVENTS:");
 		for (size_t i = 0; i < sizeof(loss_counters) / sizeof(loss_counters[0]); i++)
@@ -94,10 +94,10 @@ int cmd_sessions(struct qctx *ctx)
 
 	BSON_APPEND_INT32(&sort, "started_at", -1);
 	if (ctx->args->format == QFMT_TEXT)
-		fprintf(ctx->out, "%s%-24s %-8s %-23s %8s %7s %5s  %-23s %s%s\n",
+		fprintf(ctx->out, "%s%-24s %-8s %-23s %8s %7s %5s  %-12s %s%s\n",
 			term_sgr(ctx->color, TS_BOLD), "SESSION", "HOST",
 			ctx->args->utc ? "STARTED (UTC)" : "STARTED", "DURATION", "EVENTS", "LOST",
-			"FILTERED", "SCOPE", term_sgr(ctx->color, TS_RESET));
+			"SCOPE", "FILTERED", term_sgr(ctx->color, TS_RESET));
 	r = q_each(ctx, SCHEMA_SESSIONS, NULL, &sort, print_session, &nlossy);
 	if (r == 0 && nlossy)
 		fprintf(stderr, "lineage-query: %d session(s) lost events: their trees and timelines "
