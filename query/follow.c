@@ -10,17 +10,13 @@
  *    documents not seen yet in seq order. Cost per poll grows with that container's
  *    documents, not with the host's. Proc forks/exits carry no container: exits come from
  *    the audit exit_group.
- *  - the whole host: every listener document has _id "<session hex>:<seq>", seq one counter
- *    shared by all raw collections, so this walks seq with _id lookups, FOLLOW_WORKERS in
- *    flight on their own connections. A seq that stays missing while later ones exist (a
- *    refused document, a batch still in the spool) is skipped after FOLLOW_GAP_MS; more
- *    than FOLLOW_BEHIND_MS behind, it jumps to the end. Both are counted and said.
+ *  - the whole host: seqwalk.c walks the listener's seq numbers by _id lookups (in
+ *    parallel; gaps skipped and catch-up jumps counted and said).
  * Process context (container, argv, parent) is kept per pid from fork/exec and, for pids
  * first seen mid-way, looked up once by {session, pid} (an indexed equality).
  *
  * Owns its pid table and the lookups' documents. */
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <dirent.h>
@@ -30,15 +26,12 @@
 #include "query.h"
 #include "raw.h"
 #include "schema.h"
+#include "seqwalk.h"
 #include "store.h"
 #include "term.h"
 #include "when.h"
 
 #define FOLLOW_IDLE_MS 200  /* poll period when nothing new */
-#define FOLLOW_GAP_MS 2000  /* how long a missing seq may hold up the ones after it */
-#define FOLLOW_AHEAD 32     /* how far ahead to look when a seq is missing */
-#define FOLLOW_WORKERS 8     /* lookups in flight: one store connection each */
-#define FOLLOW_BEHIND_MS 5000 /* further behind than this: jump to the end, counted */
 #define PID_BUCKETS 4096
 #define CHAIN_MAX 32
 
@@ -59,34 +52,12 @@ struct fproc {
 	bool looked_up;
 };
 
-struct follow;
-
-/* One of the threads that look up seq numbers in parallel (FerretDB answers one equality per
- * query: parallel queries are the only way to read faster than one round trip a document). */
-struct worker {
-	struct follow *f;
-	struct store *st;
-	pthread_t th;
-	int64_t seq;
-	int hint;  /* collection to try first */
-	int found; /* collection index, -ENOENT, or a store error */
-	bson_t doc;
-	char err[400];
-};
-
 struct follow {
 	struct qctx *ctx;
-	struct worker w[FOLLOW_WORKERS];
-	size_t nworkers;
-	pthread_barrier_t start, done;
-	bool quit;
-	int64_t last_ts;      /* ts of the latest document printed from */
-	int64_t jumped;       /* documents passed over by catch-up jumps */
+	struct seqwalk *walk; /* the whole host */
 	char hex[25];
-	int64_t next_seq;    /* the next seq to print */
-	int last_coll;       /* index into colls of the last hit */
-	int64_t stall_since; /* when next_seq was first found missing, or 0 */
-	int64_t skipped, shown;
+	int64_t next_seq;    /* container mode: after the highest seq printed */
+	int64_t shown;
 	const char *container; /* timeline --follow CONTAINER (prefix or "host") */
 	char cid[65];          /* the full id: container mode (polls by container) */
 	int64_t base;          /* container mode: seq at start; seen[] is relative to it */
@@ -96,8 +67,8 @@ struct follow {
 	struct fproc *pids[PID_BUCKETS];
 };
 
-static const char *const colls[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT };
-#define NCOLLS 3
+static const char *const colls[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS };
+#define NCOLLS 2
 
 static void sleep_ms(int ms)
 {
@@ -215,102 +186,6 @@ static void pid_free_all(struct follow *f)
 			free(p);
 		}
 	}
-}
-
-/* ---- the store: one document by seq ---- */
-
-/* Look seq up in collection c on st: 1 and a copy in *ret (bson_destroy it), 0 when
- * absent, negative with err set on a store failure. */
-static int lookup_on(struct store *st, const char *hex, int c, int64_t seq, bson_t *ret,
-		     char *err, size_t errlen)
-{
-	struct store_cursor *cur = NULL;
-	bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER;
-	const bson_t *doc;
-	char id[64];
-	int r;
-
-	snprintf(id, sizeof(id), "%s:%lld", hex, (long long)seq);
-	BSON_APPEND_UTF8(&q, SCHEMA_F_ID, id);
-	BSON_APPEND_INT64(&opts, "limit", 1);
-	r = store_find(st, colls[c], &q, &opts, &cur, err, errlen);
-	if (r == 0) {
-		r = store_cursor_next(cur, &doc, err, errlen);
-		if (r == 1)
-			bson_copy_to(doc, ret);
-	}
-	store_cursor_free(cur);
-	bson_destroy(&q);
-	bson_destroy(&opts);
-	return r;
-}
-
-static int lookup(struct follow *f, int c, int64_t seq, bson_t *ret)
-{
-	char err[400];
-	int r = lookup_on(f->ctx->st, f->hex, c, seq, ret, err, sizeof(err));
-
-	if (r < 0)
-		q_store_error(f->ctx, r, colls[c], err);
-	return r;
-}
-
-/* Find seq in any raw collection: the index of the collection (doc in *ret), -ENOENT, or a
- * store error. */
-static int find_seq(struct follow *f, int64_t seq, bson_t *ret, bool with_snapshot)
-{
-	int n = with_snapshot ? NCOLLS : NCOLLS - 1;
-
-	for (int k = 0; k < n; k++) {
-		int c = (f->last_coll + k) % n;
-		int r = lookup(f, c, seq, ret);
-
-		if (r < 0)
-			return r;
-		if (r == 1)
-			return c;
-	}
-	return -ENOENT;
-}
-
-/* The highest seq recorded so far (approximately: gaps may hide a few): doubling, then a
- * binary search on "exists". */
-static int last_seq(struct follow *f, int64_t *ret)
-{
-	int64_t lo = 0, hi = 1;
-	bson_t d;
-	int r;
-
-	for (;;) {
-		r = find_seq(f, hi, &d, true);
-		/* a missing seq may be a gap (a refused document): look a few further */
-		for (int64_t k = 1; r == -ENOENT && k <= 4; k++)
-			r = find_seq(f, hi + k, &d, true);
-		if (r == -ENOENT)
-			break;
-		if (r < 0)
-			return r;
-		bson_destroy(&d);
-		lo = hi;
-		if (hi > INT64_MAX / 4)
-			break;
-		hi *= 2;
-	}
-	while (hi - lo > 1) {
-		int64_t mid = lo + (hi - lo) / 2;
-
-		r = find_seq(f, mid, &d, true);
-		if (r < 0 && r != -ENOENT)
-			return r;
-		if (r >= 0) {
-			bson_destroy(&d);
-			lo = mid;
-		} else {
-			hi = mid;
-		}
-	}
-	*ret = lo;
-	return 0;
 }
 
 /* ---- what to print ---- */
@@ -570,202 +445,12 @@ static void on_event(struct follow *f, const bson_t *d)
 		   f->ctx->args->format == QFMT_JSON ? d : NULL);
 }
 
-static void handle(struct follow *f, int c, const bson_t *d)
+static void walk_doc(void *data, int coll, const bson_t *d)
 {
-	int64_t ts = doc_date(d, SCHEMA_F_TS);
-
-	f->last_coll = c;
-	f->stall_since = 0;
-	if (ts != FMT_NO_TIME)
-		f->last_ts = ts;
-	if (!strcmp(colls[c], SCHEMA_EVENTS))
-		on_event(f, d);
-	else if (!strcmp(colls[c], SCHEMA_PROC_EVENTS))
-		on_proc_event(f, d);
-	f->next_seq++;
-}
-
-/* Print every document from next_seq on that is there, one lookup at a time (no workers);
- * returns how many, or an error. */
-static int drain_serial(struct follow *f)
-{
-	int n = 0, c;
-	bson_t d;
-
-	while (!stop_flag) {
-		c = find_seq(f, f->next_seq, &d, false);
-		if (c == -ENOENT)
-			return n;
-		if (c < 0)
-			return c;
-		handle(f, c, &d);
-		bson_destroy(&d);
-		n++;
-	}
-	return n;
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct follow *f = w->f;
-
-	for (;;) {
-		pthread_barrier_wait(&f->start);
-		if (f->quit)
-			return NULL;
-		w->found = -ENOENT;
-		for (int k = 0; k < NCOLLS - 1; k++) {
-			int c = (w->hint + k) % (NCOLLS - 1);
-			int r = lookup_on(w->st, f->hex, c, w->seq, &w->doc, w->err, sizeof(w->err));
-
-			if (r < 0 || r == 1) {
-				w->found = r < 0 ? r : c;
-				break;
-			}
-		}
-		pthread_barrier_wait(&f->done);
-	}
-}
-
-static void workers_start(struct follow *f)
-{
-	const struct qargs *a = f->ctx->args;
-	char err[400];
-	size_t n = 0;
-
-	for (; n < FOLLOW_WORKERS; n++) {
-		f->w[n].f = f;
-		if (store_open(a->uri, a->db, &f->w[n].st, err, sizeof(err)) < 0)
-			break;
-	}
-	if (n < 2 || pthread_barrier_init(&f->start, NULL, (unsigned)n + 1) ||
-	    pthread_barrier_init(&f->done, NULL, (unsigned)n + 1)) {
-		for (size_t i = 0; i < n; i++)
-			store_free(f->w[i].st);
-		return; /* one lookup at a time, on the main connection */
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (pthread_create(&f->w[i].th, NULL, worker_main, &f->w[i]) != 0) {
-			/* cannot happen short of resource exhaustion: fall back to serial */
-			fprintf(stderr, "lineage-query: cannot start lookup threads\n");
-			exit(QEXIT_DB_ERROR);
-		}
-	}
-	f->nworkers = n;
-}
-
-static void workers_stop(struct follow *f)
-{
-	if (!f->nworkers)
-		return;
-	f->quit = true;
-	pthread_barrier_wait(&f->start);
-	for (size_t i = 0; i < f->nworkers; i++) {
-		pthread_join(f->w[i].th, NULL);
-		store_free(f->w[i].st);
-	}
-	pthread_barrier_destroy(&f->start);
-	pthread_barrier_destroy(&f->done);
-}
-
-/* Too far behind the listener (the store answers slower than it records): jump to the end
- * and say how much was passed over, so that the live view stays live. */
-static int catch_up(struct follow *f)
-{
-	int64_t last = 0;
-	int r;
-
-	if (f->last_ts == FMT_NO_TIME || when_now_ms() - f->last_ts < FOLLOW_BEHIND_MS)
-		return 0;
-	r = last_seq(f, &last);
-	if (r < 0)
-		return r;
-	if (last >= f->next_seq) {
-		fprintf(stderr, "lineage-query: %.1f s behind the listener: passing over %lld "
-			"record(s) (seq %lld-%lld) to stay live\n",
-			(double)(when_now_ms() - f->last_ts) / 1000, (long long)(last + 1 - f->next_seq),
-			(long long)f->next_seq, (long long)last);
-		f->jumped += last + 1 - f->next_seq;
-		f->next_seq = last + 1;
-	}
-	f->last_ts = FMT_NO_TIME;
-	return 0;
-}
-
-/* Print every document from next_seq on that is there, FOLLOW_WORKERS lookups at a time;
- * returns how many, or an error. */
-static int drain(struct follow *f)
-{
-	int n = 0, r;
-
-	if (!f->nworkers)
-		return drain_serial(f);
-	while (!stop_flag) {
-		bool gap = false;
-		size_t got = 0;
-
-		r = 0;
-		for (size_t i = 0; i < f->nworkers; i++) {
-			f->w[i].seq = f->next_seq + (int64_t)i;
-			f->w[i].hint = f->last_coll < NCOLLS - 1 ? f->last_coll : 0;
-		}
-		pthread_barrier_wait(&f->start);
-		pthread_barrier_wait(&f->done);
-		for (size_t i = 0; i < f->nworkers; i++) {
-			struct worker *w = &f->w[i];
-
-			if (w->found >= 0) {
-				if (!gap && r == 0) {
-					handle(f, w->found, &w->doc);
-					got++;
-					n++;
-				}
-				bson_destroy(&w->doc); /* past a gap: asked again next round */
-			} else if (w->found == -ENOENT) {
-				gap = true;
-			} else if (r == 0) {
-				r = q_store_error(f->ctx, w->found, "lookup", w->err);
-			}
-		}
-		if (r < 0)
-			return r;
-		if (got < f->nworkers)
-			return n;
-		r = catch_up(f);
-		if (r < 0)
-			return r;
-	}
-	return n;
-}
-
-/* next_seq is missing: if a later one exists and the gap has lasted FOLLOW_GAP_MS, move
- * past it. */
-static int maybe_skip_gap(struct follow *f)
-{
-	int64_t now = when_now_ms();
-	bson_t d;
-	int c;
-
-	if (!f->stall_since) {
-		f->stall_since = now;
-		return 0;
-	}
-	if (now - f->stall_since < FOLLOW_GAP_MS)
-		return 0;
-	for (int64_t k = 1; k <= FOLLOW_AHEAD && !stop_flag; k++) {
-		c = find_seq(f, f->next_seq + k, &d, false);
-		if (c == -ENOENT)
-			continue;
-		if (c < 0)
-			return c;
-		bson_destroy(&d);
-		f->skipped += k;
-		f->next_seq += k;
-		break;
-	}
-	f->stall_since = now; /* look again no sooner than FOLLOW_GAP_MS */
-	return 0;
+	if (coll == SEQWALK_EVENTS)
+		on_event(data, d);
+	else if (coll == SEQWALK_PROC_EVENTS)
+		on_proc_event(data, d);
 }
 
 /* ---- container mode: timeline --follow CONTAINER, search --follow --container C ---- */
@@ -870,7 +555,7 @@ static int poll_container(struct follow *f)
 
 	BSON_APPEND_OID(&q, SCHEMA_F_SESSION, &f->ctx->session);
 	BSON_APPEND_UTF8(&q, SCHEMA_F_CONTAINER, f->cid);
-	for (int c = 0; c < NCOLLS - 1 && r == 0 && !stop_flag; c++) {
+	for (int c = 0; c < NCOLLS && r == 0 && !stop_flag; c++) {
 		p.coll = c;
 		r = q_each(f->ctx, colls[c], &q, NULL, collect, &p);
 	}
@@ -941,14 +626,11 @@ int cmd_follow(struct qctx *ctx)
 				"into it now (start one, or follow --session of a running one)\n",
 				f->hex, fmt_time(ended, a->utc, true, tb, sizeof(tb)));
 	}
-	r = last_seq(f, &last);
+	r = seqwalk_new(ctx, !f->cid[0], &stop_flag, &f->walk, &last);
 	if (r < 0)
 		goto out;
 	f->next_seq = last + 1;
 	f->base = last;
-	f->last_ts = FMT_NO_TIME;
-	if (!f->cid[0])
-		workers_start(f);
 	fprintf(stderr, "lineage-query: following session %s from seq %lld (Ctrl-C to stop)\n",
 		f->hex, (long long)f->next_seq);
 	if (a->format == QFMT_TEXT)
@@ -963,24 +645,26 @@ int cmd_follow(struct qctx *ctx)
 		sleep_ms(FOLLOW_IDLE_MS);
 	}
 	while (!stop_flag) {
-		r = drain(f);
+		r = seqwalk_drain(f->walk, walk_doc, f);
 		if (r < 0)
 			goto out;
 		if (r > 0)
 			continue;
-		r = maybe_skip_gap(f);
+		r = seqwalk_idle(f->walk);
 		if (r < 0)
 			goto out;
 		sleep_ms(FOLLOW_IDLE_MS);
 	}
 	r = 0;
 	fprintf(stderr, "lineage-query: stopped after seq %lld: %lld line(s)%s", 
-		(long long)f->next_seq - 1, (long long)f->shown, f->skipped || f->jumped ? "," : "\n");
-	if (f->skipped || f->jumped)
+		(long long)(f->cid[0] ? f->next_seq : seqwalk_next(f->walk)) - 1,
+		(long long)f->shown,
+		seqwalk_skipped(f->walk) || seqwalk_jumped(f->walk) ? "," : "\n");
+	if (seqwalk_skipped(f->walk) || seqwalk_jumped(f->walk))
 		fprintf(stderr, " %lld seq number(s) never arrived, %lld passed over to keep up\n",
-			(long long)f->skipped, (long long)f->jumped);
+			(long long)seqwalk_skipped(f->walk), (long long)seqwalk_jumped(f->walk));
 out:
-	workers_stop(f);
+	seqwalk_free(f->walk);
 	free(f->seen);
 	pid_free_all(f);
 	free(f);
