@@ -114,7 +114,8 @@ for p, pid in cats:
         check(x.get("name") == want_name, f"  paths[].name of {p[-30:]!r} is the (repaired) name")
         check(x.get("name_hex") == want_hex, f"  name_hex of {p[-30:]!r} is {'absent' if not want_hex else 'the exact bytes'}")
         if p.startswith(b"/") and want_hex is None:
-            check(x.get("abs") == want_name, f"  abs of {p[-30:]!r} equals the name")
+            # abs is left out when it would repeat an absolute name (issue 15, event_doc.h)
+            check(x.get("abs", want_name) == want_name, f"  abs of {p[-30:]!r} absent or the name")
 
 e = ev.find_one({"pid": pprog.pid, "syscall": "execve"})
 check(e is not None, "execve of the hostile program recorded")

@@ -94,6 +94,10 @@ n_ev = d.events.count_documents({"session": sid})
 n_pe = d.proc_events.count_documents({"session": sid})
 n_sn = d.snapshot.count_documents({"session": sid})
 n_db = n_ev + n_pe + n_sn
+# the listener also stores container facts (issue 17) and evidence-chain links (issue 21):
+# counted in `stored` like the rest
+n_cf = d.container_facts.count_documents({"session": sid})
+n_ch = d.chain.count_documents({"session": sid})
 produced = (c.get("events", 0) + c.get("proc_events", 0) + c.get("snapshot", 0)
             - c.get("dropped_scope", 0) - c.get("doc_errors", 0))
 # A host busier than the database can absorb (other engineers' fuzzers and compilers) may leave
@@ -116,15 +120,18 @@ check(c.get("replayed") + len(left_docs) == c.get("spooled"),
       f"replayed + left in spool == spooled ({c.get('replayed')} + {len(left_docs)} == {c.get('spooled')})")
 check(c.get("dropped") == 0 and c.get("submit_failed") == 0,
       f"nothing dropped ({c.get('dropped')}, submit_failed {c.get('submit_failed')})")
-check(n_db + len(left_docs) == produced,
-      f"documents in the database + spool == produced: {n_ev}+{n_pe}+{n_sn}+{len(left_docs)} == events "
+left3 = sum(len(left.get(k, [])) for k in ("events", "proc_events", "snapshot"))
+check(n_db + left3 == produced,
+      f"documents in the database + spool == produced: {n_ev}+{n_pe}+{n_sn}+{left3} == events "
       f"{c.get('events')} + proc_events {c.get('proc_events')} + snapshot {c.get('snapshot')} - "
       f"dropped_scope {c.get('dropped_scope')} - doc_errors {c.get('doc_errors')} = {produced}")
 check(n_ev <= c.get("events", 0) and n_pe <= c.get("proc_events", 0) and n_sn == c.get("snapshot"),
       "per collection: events <= counted, proc_events <= counted, snapshot == counted")
 # an insert the server did but never acknowledged (killed mid-batch) comes back as duplicates
-check(c.get("stored", 0) <= n_db <= c.get("stored", 0) + c.get("duplicates", 0),
-      f"stored <= in the database <= stored + duplicates ({c.get('stored')}, {n_db}, {c.get('duplicates')})")
+n_all = n_db + n_cf + n_ch
+check(c.get("stored", 0) <= n_all <= c.get("stored", 0) + c.get("duplicates", 0),
+      f"stored <= in the database <= stored + duplicates ({c.get('stored')}, {n_all} = "
+      f"{n_db} + facts {n_cf} + links {n_ch}, {c.get('duplicates')})")
 
 # One projected scan per collection (FerretDB/SQLite is slow at regex counts on 10^5 documents):
 # _ids, seqs and the workload's own counts, the spool's leftovers included.
@@ -148,7 +155,7 @@ def tally(x):
 
 
 proj = {"seq": 1, "syscall": 1, "argv": 1, "paths.name": 1, "container": 1, "session": 1}
-for coll in ("events", "proc_events", "snapshot"):
+for coll in ("events", "proc_events", "snapshot", "container_facts"):
     ids, n, bad = set(), 0, 0
     for x in d[coll].find({}, proj, batch_size=10000):
         n += 1
@@ -163,6 +170,8 @@ for coll in ("events", "proc_events", "snapshot"):
     check(bad == 0, f"{coll}: every document is this session's, _id '<session>:<seq>' ({bad} are not)")
 for coll, docs in left.items():
     for x in docs:
+        if coll == "chain":
+            continue  # links carry no seq of their own
         if coll == "events":
             tally(x)
         else:
