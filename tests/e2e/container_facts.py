@@ -17,6 +17,7 @@ import sys
 import time
 
 from lib import FILTER, IMAGE, Listener, check, db, docker, finish
+from schema import out
 
 TAG = f"lineage-cf-{os.getpid()}"
 
@@ -102,7 +103,7 @@ def checks(f):
 
     if "rm" in f:
         want = f["rm"]
-        c = d.containers.find_one({"session": sid, "container": want["id"]})
+        c = out(d, sid, "containers").find_one({"session": sid, "container": want["id"]})
         check(c is not None, "rm: a containers document")
         if c:
             check(c.get("name") == want["name"] and c.get("name_source") == "listener",
@@ -112,7 +113,7 @@ def checks(f):
             check(c.get("rootfs") == want["rootfs"], f"rm: rootfs ({c.get('rootfs')}, "
                   f"{c.get('rootfs_source')})")
     want = f["pre"]
-    c = d.containers.find_one({"session": sid, "container": want["id"]})
+    c = out(d, sid, "containers").find_one({"session": sid, "container": want["id"]})
     check(c is not None, "pre: a containers document")
     if c:
         rootfs = want["rootfs"]
@@ -121,7 +122,7 @@ def checks(f):
               f"pre: rootfs from the listener ({c.get('rootfs_source')})")
         check(c.get("name") == want["name"] and c.get("name_source") == "listener",
               f"pre: name from the listener ({c.get('name')}, {c.get('name_source')})")
-        files = list(d.files.find({"session": sid, "container": want["id"]}))
+        files = list(out(d, sid, "files").find({"session": sid, "container": want["id"]}))
         paths = {x["path"]: x for x in files if not x.get("failed")}
         for path in ("/tmp/pre.txt", "/etc/hostname"):
             x = paths.get(path)
