@@ -58,4 +58,25 @@
 #define SCHEMA_F_PROC_KEY "key" /* processes: "pid@start" */
 #define SCHEMA_F_PATH "path"	/* files */
 
+/* --- issue 17: fd aliases and runtime closes ------------------------------------------------ */
+/* events: decoded by the listener for dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC,
+ * F_SETFD) and close_range; the written fd of the write family (write, pwrite64, writev,
+ * pwritev, pwritev2, sendfile, sendfile64: a0; copy_file_range, splice: a2) is SCHEMA_F_FD */
+#define SCHEMA_F_FD "fd"	     /* close/write-family: the fd used; opens: the new fd */
+#define SCHEMA_F_FLAGS "flags"	     /* decoded O_* (opens, dup3) or CLOSE_RANGE_* names */
+#define SCHEMA_F_OLD_FD "old_fd"     /* dup*, fcntl: the fd duplicated (fcntl: a0) */
+#define SCHEMA_F_NEW_FD "new_fd"     /* dup/fcntl: exit value (on success); dup2/dup3: a1 */
+#define SCHEMA_F_CLOEXEC "cloexec"   /* bool: new_fd has FD_CLOEXEC (dup3 O_CLOEXEC,
+				      * F_DUPFD_CLOEXEC), or F_SETFD's new FD_CLOEXEC state */
+#define SCHEMA_F_FCNTL_CMD "fcntl_cmd" /* "F_DUPFD", "F_DUPFD_CLOEXEC", "F_SETFD", else the number */
+#define SCHEMA_F_FD_FIRST "fd_first" /* close_range: a0, unsigned */
+#define SCHEMA_F_FD_LAST "fd_last"   /* close_range: a1, unsigned (4294967295 = ~0U) */
+/* files (filter output) */
+#define SCHEMA_F_FDS "fds"		     /* every fd number that referred to this open file in
+					      * that process, first the one it was opened (or first
+					      * written) as */
+#define SCHEMA_F_INHERITED "inherited"	     /* true: an fd the process got at fork, first
+					      * written through here; open = the fork */
+#define SCHEMA_F_INHERITED_FROM "inherited_from" /* process key of the opener */
+
 #endif

@@ -19,7 +19,8 @@
 
 #include "macro.h"
 
-/* exclusions by pid and by ppid, then the syscall rules (b64, b32 and their variants) */
+/* exclusions by pid and by ppid, then the syscall rules: per arch (b64, b32) the main rule
+ * and one fcntl rule per command (issue 17: 2 × 4), with room to spare */
 #define MAX_RULES (2 * AUDIT_SOURCE_MAX_EXCLUDE + 32)
 /* Datagrams taken per recvmmsg(): one syscall for a burst instead of one per record. */
 #define RECV_BATCH 32
@@ -61,10 +62,33 @@ struct audit_source {
 };
 
 static const char *const lineage_syscalls[] = {
-	"execve", "execveat", "open", "openat", "openat2", "creat", "close", "write",
+	"execve", "execveat", "open", "openat", "openat2", "creat", "close",
 	"pivot_root", "chroot", "setns", "unshare", "clone", "clone3", "fork", "vfork",
 	"exit_group", "chdir", "fchdir", "rename", "renameat", "renameat2", "unlink", "unlinkat",
+	/* issue 17: fd aliases and closes the filter must follow (shell redirections dup2 the
+	 * opened fd onto 1 and close it; runtimes close everything with close_range) */
+	"dup", "dup2", "dup3", "close_range",
 };
+
+/* write(2) and the other calls that move bytes into a file (busybox cat uses sendfile): all
+ * left out under --no-write. */
+static const char *const lineage_write_syscalls[] = {
+	"write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile", "sendfile64",
+	"copy_file_range", "splice",
+};
+
+/* close_range is 436 on every architecture (the unified syscall table since Linux 5.9): used
+ * when libaudit is too old to know the name. A kernel without it never matches the bit. */
+#define NR_CLOSE_RANGE 436
+
+/* fcntl is audited only for these commands, each an `-F a1=N` rule filtered in the kernel,
+ * so the frequent F_GETFL/F_SETFL/locking calls cost nothing: F_DUPFD and F_DUPFD_CLOEXEC
+ * make aliases, F_SETFD changes FD_CLOEXEC (which decides what an execve closes). */
+static const struct {
+	const char *name;
+	int cmd;
+} lineage_fcntl_cmds[] = { { "F_DUPFD", 0 }, { "F_DUPFD_CLOEXEC", 1030 }, { "F_SETFD", 2 } };
+static const char *const lineage_fcntl_syscalls[] = { "fcntl", "fcntl64" };
 
 static int set_err(char *err, size_t errlen, int r, const char *fmt, ...) PRINTF_FMT(4, 5);
 static int set_err(char *err, size_t errlen, int r, const char *fmt, ...)
@@ -242,10 +266,21 @@ static int add_exclude_rule(struct audit_source *src, const char *field, pid_t p
 			err, errlen);
 }
 
-static int add_syscall_rule(struct audit_source *src, const char *arch, char *err, size_t errlen)
+static bool is_write_syscall(const char *sc)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(lineage_write_syscalls); i++)
+		if (strcmp(lineage_write_syscalls[i], sc) == 0)
+			return true;
+	return false;
+}
+
+/* One `-a always,exit -F arch=ARCH -S ... [-F a1=CMD] -F key=lineage` rule: the names this
+ * arch lacks are left out (not an error); none at all is. fcntl_cmd < 0: no a1 field. */
+static int add_exit_rule(struct audit_source *src, const char *arch, const char *const *names,
+			 size_t nnames, int fcntl_cmd, char *err, size_t errlen)
 {
 	struct audit_rule_data *rule = audit_rule_create_data();
-	char pair[32], text[1024];
+	char pair[32], text[1536];
 	size_t n = 0;
 	int len;
 
@@ -259,25 +294,58 @@ static int add_syscall_rule(struct audit_source *src, const char *arch, char *er
 		return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s", pair);
 	}
 	len = snprintf(text, sizeof(text), "-a always,exit -F arch=%s", arch);
-	for (size_t i = 0; i < ARRAY_SIZE(lineage_syscalls); i++) {
-		const char *sc = lineage_syscalls[i];
+	for (size_t i = 0; i < nnames; i++) {
+		const char *sc = names[i];
 
-		if (!src->cfg.audit_write && strcmp(sc, "write") == 0)
+		if (!src->cfg.audit_write && is_write_syscall(sc))
 			continue;
-		/* a syscall this arch lacks is left out, not an error */
-		if (audit_rule_syscallbyname_data(rule, sc) < 0)
-			continue;
+		if (audit_rule_syscallbyname_data(rule, sc) < 0) {
+			/* a libaudit older than close_range: its number is the same everywhere;
+			 * set its bit the way libaudit does */
+			if (strcmp(sc, "close_range") != 0)
+				continue;
+			rule->mask[AUDIT_WORD(NR_CLOSE_RANGE)] |= AUDIT_BIT(NR_CLOSE_RANGE);
+		}
 		len += snprintf(text + len, sizeof(text) - len, " -S %s", sc);
 		n++;
 	}
-	snprintf(text + len, sizeof(text) - len, " -F key=%s", AUDIT_SOURCE_KEY);
 	_audit_syscalladded = n > 0;
+	if (fcntl_cmd >= 0 && n > 0) {
+		snprintf(pair, sizeof(pair), "a1=%d", fcntl_cmd);
+		if (audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
+			audit_rule_free_data(rule);
+			return set_err(err, errlen, -EINVAL, "audit: cannot build rule -F %s", pair);
+		}
+		len += snprintf(text + len, sizeof(text) - len, " -F %s", pair);
+	}
+	snprintf(text + len, sizeof(text) - len, " -F key=%s", AUDIT_SOURCE_KEY);
 	snprintf(pair, sizeof(pair), "key=%s", AUDIT_SOURCE_KEY);
 	if (n == 0 || audit_rule_fieldpair_data(&rule, pair, AUDIT_FILTER_EXIT) < 0) {
 		audit_rule_free_data(rule);
 		return set_err(err, errlen, -EINVAL, "audit: cannot build rule %s", text);
 	}
 	return add_rule(src, rule, AUDIT_FILTER_EXIT, AUDIT_ALWAYS, strdup(text), err, errlen);
+}
+
+/* The main rule of an arch (lineage_syscalls and, unless --no-write, the write family) and
+ * the fcntl rules of issue 17. */
+static int add_syscall_rules(struct audit_source *src, const char *arch, char *err,
+			     size_t errlen)
+{
+	const char *names[ARRAY_SIZE(lineage_syscalls) + ARRAY_SIZE(lineage_write_syscalls)];
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(lineage_syscalls); i++)
+		names[n++] = lineage_syscalls[i];
+	for (size_t i = 0; i < ARRAY_SIZE(lineage_write_syscalls); i++)
+		names[n++] = lineage_write_syscalls[i];
+	r = add_exit_rule(src, arch, names, n, -1, err, errlen);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(lineage_fcntl_cmds); i++)
+		r = add_exit_rule(src, arch, lineage_fcntl_syscalls,
+				  ARRAY_SIZE(lineage_fcntl_syscalls), lineage_fcntl_cmds[i].cmd, err,
+				  errlen);
+	return r;
 }
 
 static int set_rcvbuf(int fd, int bytes)
@@ -463,10 +531,10 @@ static int open_unicast(struct audit_source *src, char *err, size_t errlen)
 		if (r < 0)
 			return r;
 	}
-	r = add_syscall_rule(src, "b64", err, errlen);
+	r = add_syscall_rules(src, "b64", err, errlen);
 	if (r < 0)
 		return r;
-	return add_syscall_rule(src, "b32", err, errlen);
+	return add_syscall_rules(src, "b32", err, errlen);
 }
 
 int audit_source_open(const struct audit_source_config *cfg, struct audit_source **ret,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "schema.h"
 #include "syscalls.h"
 #include "utf8.h"
 
@@ -52,6 +53,8 @@ static const struct {
 	{ "readv", 1 },      { "writev", 1 },     { "fsync", 1 },      { "fdatasync", 1 },
 	{ "ftruncate", 1 },  { "fchmod", 1 },     { "fchown", 1 },     { "getdents64", 1 },
 	{ "ioctl", 1 },      { "fcntl", 1 },      { "setns", 1 },
+	{ "fcntl64", 1 },    { "pwritev", 1 },    { "pwritev2", 1 },   { "sendfile", 3 },
+	{ "sendfile64", 3 }, { "copy_file_range", 5 },                 { "splice", 5 },
 };
 
 static unsigned fd_arg_mask(const char *syscall)
@@ -365,6 +368,125 @@ static void put_types_raw(struct builder *b, const struct audit_event *ev)
 	b->ok &= bson_append_array_end(b->doc, &arr);
 }
 
+static bool is_one_of(const char *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The fd a write-family call writes to: its register index, -1 for other calls. */
+static int written_fd_arg(const char *syscall)
+{
+	static const char *const a0[] = { "write",   "pwrite64", "writev",    "pwritev",
+					  "pwritev2", "sendfile", "sendfile64" };
+	static const char *const a2[] = { "copy_file_range", "splice" };
+
+	if (is_one_of(syscall, a0, ARRAY_SIZE(a0)))
+		return 0;
+	if (is_one_of(syscall, a2, ARRAY_SIZE(a2)))
+		return 2;
+	return -1;
+}
+
+static void put_name_array(struct builder *b, const char *key, const char *const *names,
+			   size_t n, uint64_t rest)
+{
+	bson_t arr;
+	char kbuf[16], hex[32];
+	const char *k;
+	uint32_t i = 0;
+
+	b->ok &= bson_append_array_begin(b->doc, key, -1, &arr);
+	for (size_t j = 0; j < n; j++) {
+		bson_uint32_to_string(i++, &k, kbuf, sizeof(kbuf));
+		b->ok &= bson_append_utf8(&arr, k, -1, names[j], -1);
+	}
+	if (rest) {
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)rest);
+		bson_uint32_to_string(i++, &k, kbuf, sizeof(kbuf));
+		b->ok &= bson_append_utf8(&arr, k, -1, hex, -1);
+	}
+	b->ok &= bson_append_array_end(b->doc, &arr);
+}
+
+/* Issue 17: what the filter needs to follow fd aliases and closes, in named fields
+ * (schema.h): dup/dup2/dup3 and fcntl F_DUPFD(_CLOEXEC) → old_fd, new_fd, cloexec; fcntl
+ * F_SETFD → fd, cloexec; close_range → fd_first, fd_last, flags, cloexec. Registers that are
+ * missing leave their fields out. */
+static void put_fd_ops(struct builder *b, const char *syscall, const uint64_t *regs,
+		       const bool *have, bool ok, int64_t exitv)
+{
+	const uint64_t o_cloexec = 02000000, range_unshare = 2, range_cloexec = 4;
+	const char *names[2];
+	size_t n = 0;
+
+	if (!strcmp(syscall, "dup") || !strcmp(syscall, "dup2") || !strcmp(syscall, "dup3")) {
+		bool cloexec = false;
+
+		if (have[0])
+			b->ok &= bson_append_int64(b->doc, SCHEMA_F_OLD_FD, -1, reg_value(regs[0], true));
+		if (syscall[3] && have[1])
+			b->ok &= bson_append_int64(b->doc, SCHEMA_F_NEW_FD, -1, reg_value(regs[1], true));
+		else if (!syscall[3] && ok)
+			b->ok &= bson_append_int64(b->doc, SCHEMA_F_NEW_FD, -1, exitv);
+		if (syscall[3] == '3' && have[2]) {
+			cloexec = regs[2] & o_cloexec;
+			names[n++] = "O_CLOEXEC";
+			put_name_array(b, SCHEMA_F_FLAGS, names, cloexec ? n : 0,
+				       regs[2] & ~o_cloexec);
+		}
+		b->ok &= bson_append_bool(b->doc, SCHEMA_F_CLOEXEC, -1, cloexec);
+	} else if (!strcmp(syscall, "fcntl") || !strcmp(syscall, "fcntl64")) {
+		if (!have[1])
+			return;
+		switch (regs[1]) {
+		case 0:    /* F_DUPFD */
+		case 1030: /* F_DUPFD_CLOEXEC */
+			b->ok &= bson_append_utf8(b->doc, SCHEMA_F_FCNTL_CMD, -1,
+						  regs[1] ? "F_DUPFD_CLOEXEC" : "F_DUPFD", -1);
+			if (have[0])
+				b->ok &= bson_append_int64(b->doc, SCHEMA_F_OLD_FD, -1,
+							   reg_value(regs[0], true));
+			if (ok)
+				b->ok &= bson_append_int64(b->doc, SCHEMA_F_NEW_FD, -1, exitv);
+			b->ok &= bson_append_bool(b->doc, SCHEMA_F_CLOEXEC, -1, regs[1] != 0);
+			break;
+		case 2: /* F_SETFD */
+			b->ok &= bson_append_utf8(b->doc, SCHEMA_F_FCNTL_CMD, -1, "F_SETFD", -1);
+			if (have[0])
+				b->ok &= bson_append_int64(b->doc, SCHEMA_F_FD, -1,
+							   reg_value(regs[0], true));
+			if (have[2])
+				b->ok &= bson_append_bool(b->doc, SCHEMA_F_CLOEXEC, -1, regs[2] & 1);
+			break;
+		default: /* another rule's fcntl (multicast beside auditd): the number only */
+			b->ok &= bson_append_int64(b->doc, SCHEMA_F_FCNTL_CMD, -1,
+						   (int64_t)regs[1]);
+			break;
+		}
+	} else if (!strcmp(syscall, "close_range")) {
+		/* unsigned int arguments: ~0U means "to the last fd", never -1 */
+		if (have[0])
+			b->ok &= bson_append_int64(b->doc, SCHEMA_F_FD_FIRST, -1,
+						   (int64_t)(regs[0] & 0xffffffffu));
+		if (have[1])
+			b->ok &= bson_append_int64(b->doc, SCHEMA_F_FD_LAST, -1,
+						   (int64_t)(regs[1] & 0xffffffffu));
+		if (have[2]) {
+			if (regs[2] & range_unshare)
+				names[n++] = "CLOSE_RANGE_UNSHARE";
+			if (regs[2] & range_cloexec)
+				names[n++] = "CLOSE_RANGE_CLOEXEC";
+			put_name_array(b, SCHEMA_F_FLAGS, names, n,
+				       regs[2] & ~(range_unshare | range_cloexec));
+			b->ok &= bson_append_bool(b->doc, SCHEMA_F_CLOEXEC, -1,
+						  regs[2] & range_cloexec);
+		}
+	}
+}
+
 int event_doc_build(const struct audit_event *ev, const struct doc_meta *m, bson_t *ret)
 {
 	struct builder b = { .doc = ret, .ok = true, .err = 0 };
@@ -453,8 +575,12 @@ int event_doc_build(const struct audit_event *ev, const struct doc_meta *m, bson
 			cwd_ok = false;
 	}
 	if (syscall) {
-		if ((!strcmp(syscall, "close") || !strcmp(syscall, "write")) && have_reg[0])
-			b.ok &= bson_append_int64(ret, "fd", -1, reg_value(regs[0], true));
+		int wa = written_fd_arg(syscall);
+
+		if (!strcmp(syscall, "close") && have_reg[0])
+			b.ok &= bson_append_int64(ret, SCHEMA_F_FD, -1, reg_value(regs[0], true));
+		else if (wa >= 0 && have_reg[wa])
+			b.ok &= bson_append_int64(ret, SCHEMA_F_FD, -1, reg_value(regs[wa], true));
 		else if ((!strcmp(syscall, "open") || !strcmp(syscall, "openat") ||
 			  !strcmp(syscall, "openat2") || !strcmp(syscall, "creat")) &&
 			 have_success && success && have_exit)
@@ -465,6 +591,7 @@ int event_doc_build(const struct audit_event *ev, const struct doc_meta *m, bson
 			put_flags(&b, regs[2]);
 		else if (!strcmp(syscall, "creat"))
 			put_flags(&b, 01 | 0100 | 01000);
+		put_fd_ops(&b, syscall, regs, have_reg, have_success && success, exitv);
 	}
 	put_paths(&b, ev, cwd, cwd_ok);
 	ptf = pt ? audit_record_field(pt, "proctitle") : NULL;
