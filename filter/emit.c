@@ -211,6 +211,28 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	put_truncated(d, "tree", cut);
 }
 
+/* Issue 17: the fds of an entry, and where an inherited one comes from. */
+static void emit_file_aliases(const struct model *m, const struct m_file *f, bson_t *d)
+{
+	bson_t arr;
+	char kbuf[16];
+	const char *key;
+
+	if (!f->failed) {
+		BSON_APPEND_ARRAY_BEGIN(d, SCHEMA_F_FDS, &arr);
+		for (size_t k = 0; k < f->nfds; k++) {
+			bson_uint32_to_string((uint32_t)k, &key, kbuf, sizeof(kbuf));
+			BSON_APPEND_INT64(&arr, key, f->fds[k]);
+		}
+		bson_append_array_end(d, &arr);
+	}
+	if (f->inherited) {
+		BSON_APPEND_BOOL(d, SCHEMA_F_INHERITED, true);
+		put_key(d, SCHEMA_F_INHERITED_FROM, m,
+			f->origin >= 0 ? m->files[f->origin].proc : -1);
+	}
+}
+
 void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 		   const char *host, bson_t *d)
 {
@@ -248,6 +270,7 @@ void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 		BSON_APPEND_BOOL(d, "failed", true);
 		BSON_APPEND_INT64(d, "error", f->error);
 	}
+	emit_file_aliases(m, f, d);
 }
 
 static const char *const output_kinds[3] = { SCHEMA_PROCESSES, SCHEMA_CONTAINERS, SCHEMA_FILES };

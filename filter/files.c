@@ -1,4 +1,5 @@
-/* files.c — open→close file timelines per process (see files.h). Owns only its fd table. */
+/* files.c — open→close file timelines per process (see files.h). Owns only its fd tables
+ * (one per process while it is processed, and the copies waiting for fork children). */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,14 +7,39 @@
 #include "files.h"
 #include "path.h"
 
+/* One open file description as one process sees it: every fd of the process that refers to
+ * it (dup, dup2, dup3, fcntl F_DUPFD*) shares it, and its entry ends when the last of them is
+ * closed. */
+struct ofd {
+	int file; /* index into m->files; -1: inherited at fork and not written here yet */
+	int src;  /* inherited: the parent's entry it stands for (path, flags); else -1 */
+	int refs; /* fds of the process referring to it */
+};
+
 struct fdslot {
 	int64_t fd;
-	int file; /* index into m->files */
+	int ofd; /* index into fdtab.o */
+	bool cloexec;
 };
 
 struct fdtab {
 	struct fdslot *v;
 	size_t n, cap;
+	struct ofd *o;
+	size_t no, capo;
+};
+
+/* A fork child's copy of its parent's table at the fork, waiting for the child's turn. */
+struct inh {
+	int64_t fd;
+	int src;   /* the entry the fd stands for in the parent */
+	int group; /* fds with the same group were aliases in the parent */
+	bool cloexec;
+};
+
+struct inhtab {
+	struct inh *v;
+	size_t n;
 };
 
 static int fdt_find(const struct fdtab *t, int64_t fd)
@@ -27,6 +53,49 @@ static int fdt_find(const struct fdtab *t, int64_t fd)
 static void fdt_del(struct fdtab *t, int i)
 {
 	t->v[i] = t->v[--t->n];
+}
+
+static int ofd_new(struct fdtab *t, int file, int src)
+{
+	struct ofd *o = MODEL_PUSH(t->o, t->no, t->capo);
+
+	o->file = file;
+	o->src = src;
+	return (int)t->no++;
+}
+
+static void slot_add(struct fdtab *t, int64_t fd, int ofd, bool cloexec)
+{
+	*MODEL_PUSH(t->v, t->n, t->cap) = (struct fdslot){ .fd = fd, .ofd = ofd, .cloexec = cloexec };
+	t->n++;
+	t->o[ofd].refs++;
+}
+
+/* The entry whose path and flags an fd stands for (its own or the inherited one), -1 none. */
+static int slot_entry(const struct fdtab *t, int s)
+{
+	const struct ofd *o = &t->o[t->v[s].ofd];
+
+	return o->file >= 0 ? o->file : o->src;
+}
+
+static void file_add_fd(struct model *m, struct m_file *f, int64_t fd)
+{
+	for (size_t i = 0; i < f->nfds; i++)
+		if (f->fds[i] == fd)
+			return;
+	if (f->nfds >= MODEL_MAX_FILE_FDS)
+		return;
+	if (f->nfds == f->cap_fds) {
+		size_t cap = f->cap_fds ? 2 * f->cap_fds : 2;
+		int64_t *v = model_alloc(m, cap * sizeof(*v));
+
+		if (f->nfds)
+			memcpy(v, f->fds, f->nfds * sizeof(*v));
+		f->fds = v;
+		f->cap_fds = cap;
+	}
+	f->fds[f->nfds++] = fd;
 }
 
 static bool is(const struct m_event *e, const char *name)
@@ -117,6 +186,38 @@ static void end_file(struct model *m, int fi, int64_t ts, bool inferred, const c
 		m->n.inferred_closes++;
 }
 
+/* fd s stops referring to its file; the last fd of a file ends its entry (inherited ones
+ * never written here have none). */
+static void slot_release(struct model *m, struct fdtab *t, int s, int64_t ts, bool inferred,
+			 const char *reason)
+{
+	struct ofd *o = &t->o[t->v[s].ofd];
+
+	if (--o->refs == 0 && o->file >= 0)
+		end_file(m, o->file, ts, inferred, reason);
+	fdt_del(t, s);
+}
+
+/* fd becomes a new reference to what slot `old` refers to (-1: to something the filter does
+ * not follow, a pipe or socket). Whatever fd referred to before is released first:
+ * `replaced` says how (the kernel closed it at this time for dup2/dup3; for dup/F_DUPFD,
+ * which return a free fd, a close the filter missed). */
+static void slot_alias(struct model *m, struct fdtab *t, int old, int64_t fd, bool cloexec,
+		       const struct m_event *e, bool replaced_inferred, const char *replaced)
+{
+	int ofd = old >= 0 ? t->v[old].ofd : -1;
+	int s = fdt_find(t, fd);
+
+	if (s >= 0)
+		slot_release(m, t, s, e->ts, replaced_inferred, replaced);
+	if (ofd < 0)
+		return;
+	slot_add(t, fd, ofd, cloexec);
+	if (t->o[ofd].file >= 0)
+		file_add_fd(m, &m->files[t->o[ofd].file], fd);
+	m->n.fd_aliases++;
+}
+
 static void do_open(struct model *m, int pi, const struct m_event *e, struct fdtab *t,
 		    bool in_root)
 {
@@ -133,7 +234,7 @@ static void do_open(struct model *m, int pi, const struct m_event *e, struct fdt
 		int s = fdt_find(t, e->a[0]);
 
 		if (s >= 0) {
-			dir = m->files[t->v[s].file].path;
+			dir = m->files[slot_entry(t, s)].path;
 		} else {
 			resolved = false;
 			m->n.unresolved_dirfd++;
@@ -144,6 +245,7 @@ static void do_open(struct model *m, int pi, const struct m_event *e, struct fdt
 	f = MODEL_PUSH(m->files, m->nfiles, m->cap_files);
 	fi = (int)m->nfiles++;
 	f->proc = pi;
+	f->origin = -1;
 	f->path = model_strdup(m, abs ? abs : name);
 	f->path_resolved = resolved && abs && path_is_absolute(abs);
 	if (p->cont >= 0 && !p->runtime) {
@@ -171,70 +273,382 @@ static void do_open(struct model *m, int pi, const struct m_event *e, struct fdt
 		return;
 	}
 	f->fd = e->has_fd ? e->fd : e->exit;
+	file_add_fd(m, f, f->fd);
 	{
 		int s = fdt_find(t, f->fd);
 
-		if (s >= 0) { /* its close was not recorded */
-			end_file(m, t->v[s].file, e->ts, true, "fd-reused");
-			t->v[s].file = fi;
-			return;
-		}
+		if (s >= 0) /* its close was not recorded */
+			slot_release(m, t, s, e->ts, true, "fd-reused");
 	}
-	*MODEL_PUSH(t->v, t->n, t->cap) = (struct fdslot){ .fd = f->fd, .file = fi };
-	t->n++;
+	slot_add(t, f->fd, ofd_new(t, fi, -1), has_flag(f, "O_CLOEXEC"));
 }
 
-static void one_process(struct model *m, int pi, struct fdtab *t)
+/* The entry a write through slot s counts in: an fd inherited at fork gets an entry of this
+ * process at its first write (open = the fork), shared by its aliases from then on. */
+static int written_entry(struct model *m, int pi, struct fdtab *t, int s,
+			 const struct m_event *e)
+{
+	struct ofd *o = &t->o[t->v[s].ofd];
+	const struct m_file *src;
+	struct m_file *f;
+	int fi;
+
+	if (o->file >= 0)
+		return o->file;
+	f = MODEL_PUSH(m->files, m->nfiles, m->cap_files);
+	fi = (int)m->nfiles++;
+	src = &m->files[o->src];
+	f->proc = pi;
+	f->path = src->path;
+	f->host_path = src->host_path;
+	f->path_resolved = src->path_resolved;
+	f->syscall = src->syscall;
+	f->flags = src->flags;
+	f->nflags = src->nflags;
+	f->write = src->write;
+	f->fd = t->v[s].fd;
+	f->open = m->procs[pi].start != MODEL_NO_TIME ? m->procs[pi].start : e->ts;
+	f->close = MODEL_NO_TIME;
+	f->open_seq = e->seq;
+	f->inherited = true;
+	f->origin = src->origin >= 0 ? src->origin : o->src;
+	o->file = fi;
+	file_add_fd(m, f, t->v[s].fd);
+	for (size_t k = 0; k < t->n; k++)
+		if (&t->o[t->v[k].ofd] == o)
+			file_add_fd(m, f, t->v[k].fd);
+	m->n.inherited_files++;
+	return fi;
+}
+
+/* The fd a write-family event writes to. */
+static bool written_fd(const struct m_event *e, int64_t *ret)
+{
+	static const char *const a0[] = { "write", "pwrite64", "writev", "pwritev",
+					  "pwritev2", "sendfile", "sendfile64" };
+
+	for (size_t i = 0; i < sizeof(a0) / sizeof(a0[0]); i++)
+		if (is(e, a0[i])) {
+			*ret = e->has_fd ? e->fd : e->a[0];
+			return true;
+		}
+	if (is(e, "copy_file_range") || is(e, "splice")) {
+		*ret = e->has_fd ? e->fd : e->a[2];
+		return true;
+	}
+	return false;
+}
+
+/* 32-bit fd registers come sign-extended or not depending on the listener's version. */
+static int64_t fd_reg(int64_t v)
+{
+	return (v & 0xffffffffLL) == v && (v & 0x80000000LL) ? (int64_t)(int32_t)v : v;
+}
+
+static void do_dup(struct model *m, struct fdtab *t, const struct m_event *e)
+{
+	int64_t old = fd_reg(e->has_old_fd ? e->old_fd : e->a[0]), fd;
+	bool cloexec = false, fixed = !is(e, "dup");
+
+	if (is(e, "fcntl") || is(e, "fcntl64")) {
+		const char *cmd = e->fcntl_cmd;
+		int64_t c = e->a[1];
+
+		if (cmd ? !strcmp(cmd, "F_SETFD") : c == F_SETFD) {
+			int s = fdt_find(t, e->has_fd ? e->fd : fd_reg(e->a[0]));
+
+			if (s >= 0)
+				t->v[s].cloexec = e->has_cloexec ? e->cloexec : (e->a[2] & FD_CLOEXEC);
+			return;
+		}
+		if (cmd ? strcmp(cmd, "F_DUPFD") && strcmp(cmd, "F_DUPFD_CLOEXEC")
+			: c != F_DUPFD && c != F_DUPFD_CLOEXEC)
+			return;
+		cloexec = cmd ? !strcmp(cmd, "F_DUPFD_CLOEXEC") : c == F_DUPFD_CLOEXEC;
+		fixed = false;
+	} else if (is(e, "dup3")) {
+		cloexec = e->has_cloexec ? e->cloexec : (e->a[2] & O_CLOEXEC) != 0;
+	}
+	if (fixed) /* dup2, dup3: the target is a1 */
+		fd = fd_reg(e->has_new_fd ? e->new_fd : e->a[1]);
+	else /* dup, F_DUPFD*: the lowest free fd, returned */
+		fd = e->has_new_fd ? e->new_fd : e->exit;
+	if (fd == old) /* dup2(fd, fd): nothing changes, not even FD_CLOEXEC */
+		return;
+	/* dup2/dup3 close what the target referred to; a free fd that the filter believes
+	 * open means its close was missed */
+	slot_alias(m, t, fdt_find(t, old), fd, cloexec, e, !fixed, fixed ? "dup-replaced"
+									  : "fd-reused");
+}
+
+static void do_close_range(struct model *m, struct fdtab *t, const struct m_event *e)
+{
+	uint64_t first = (uint64_t)(e->has_fd_range ? e->fd_first : e->a[0]) & 0xffffffffu;
+	uint64_t last = (uint64_t)(e->has_fd_range ? e->fd_last : e->a[1]) & 0xffffffffu;
+	bool cloexec = e->has_cloexec ? e->cloexec : (e->a[2] & 4) != 0; /* CLOSE_RANGE_CLOEXEC */
+
+	/* CLOSE_RANGE_UNSHARE gives the calling thread a private table first: the filter
+	 * keeps one table per process and applies the close to it */
+	for (size_t s = 0; s < t->n;) {
+		uint64_t fd = (uint64_t)t->v[s].fd;
+
+		if (t->v[s].fd < 0 || fd < first || fd > last) {
+			s++;
+		} else if (cloexec) {
+			t->v[s++].cloexec = true;
+		} else {
+			slot_release(m, t, (int)s, e->ts, false, "close_range");
+		}
+	}
+}
+
+/* The fork position of each child in its parent's events: after the audited clone that
+ * returned its tgid, else after the parent's events up to the child's start. */
+struct forkpos {
+	size_t pos; /* the child's table is the parent's before events[pos] */
+	int child;
+};
+
+static int cmp_forkpos(const void *a, const void *b)
+{
+	const struct forkpos *x = a, *y = b;
+
+	if (x->pos != y->pos)
+		return (x->pos > y->pos) - (x->pos < y->pos);
+	return x->child - y->child;
+}
+
+static bool is_fork(const struct m_event *e)
+{
+	if (is(e, "clone"))
+		return !(e->a[0] & 0x10000); /* CLONE_THREAD */
+	return is(e, "clone3") || is(e, "fork") || is(e, "vfork");
+}
+
+struct forkev {
+	int tgid; /* the clone's return value */
+	size_t k; /* its index in the parent's events */
+	int64_t ts;
+	bool used;
+};
+
+static int cmp_forkev(const void *a, const void *b)
+{
+	const struct forkev *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return (x->tgid > y->tgid) - (x->tgid < y->tgid);
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+/* Positions of p's children, sorted; *ret is malloc'd. Linear in p's events plus
+ * children × log: a shell with thousands of children stays cheap. */
+static size_t fork_positions(const struct model *m, const struct m_proc *p, struct forkpos **ret)
+{
+	struct forkpos *v = NULL;
+	struct forkev *fe = NULL;
+	int64_t *tsmax = NULL;
+	size_t n = 0, cap = 0, nfe = 0, capfe = 0;
+
+	*ret = NULL;
+	if (!p->nchildren)
+		return 0;
+	/* the audited clones, and the running maximum of event times: the first event whose
+	 * time is past t is the first k with tsmax[k] > t (a binary search) */
+	tsmax = malloc((p->nevents + 1) * sizeof(*tsmax));
+	if (!tsmax)
+		abort();
+	for (size_t k = 0; k < p->nevents; k++) {
+		const struct m_event *e = &m->events[p->events[k]];
+		int64_t t = e->ts == MODEL_NO_TIME ? INT64_MIN : e->ts;
+
+		tsmax[k] = k && tsmax[k - 1] > t ? tsmax[k - 1] : t;
+		if (is_fork(e) && ok(e) && e->exit > 0 && e->exit <= INT32_MAX) {
+			*MODEL_PUSH(fe, nfe, capfe) =
+				(struct forkev){ .tgid = (int)e->exit, .k = k, .ts = e->ts };
+			nfe++;
+		}
+	}
+	if (nfe > 1)
+		qsort(fe, nfe, sizeof(*fe), cmp_forkev);
+	for (size_t i = 0; i < p->nchildren; i++) {
+		int ci = p->children[i];
+		const struct m_proc *c = &m->procs[ci];
+		size_t pos = SIZE_MAX, lo = 0, hi = nfe;
+		int64_t best_d = 1000000000LL;
+
+		/* a process that was there before the recording forked before it too */
+		if (c->from_snapshot)
+			continue;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (fe[mid].tgid < c->tgid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		/* the clone of this tgid closest to the child's start (PID reuse: within 1 s) */
+		for (size_t j = lo, bj = SIZE_MAX; j <= nfe; j++) {
+			if (j == nfe || fe[j].tgid != c->tgid) {
+				if (bj != SIZE_MAX) {
+					fe[bj].used = true;
+					pos = fe[bj].k + 1;
+				}
+				break;
+			}
+			if (fe[j].used)
+				continue;
+			if (c->start == MODEL_NO_TIME || fe[j].ts == MODEL_NO_TIME) {
+				bj = j;
+				best_d = -1;
+			} else if (llabs(fe[j].ts - c->start) < best_d) {
+				bj = j;
+				best_d = llabs(fe[j].ts - c->start);
+			}
+		}
+		if (pos == SIZE_MAX && c->start != MODEL_NO_TIME) {
+			lo = 0;
+			hi = p->nevents;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+
+				if (tsmax[mid] > c->start)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			pos = lo;
+		}
+		if (pos == SIZE_MAX)
+			continue;
+		*MODEL_PUSH(v, n, cap) = (struct forkpos){ .pos = pos, .child = ci };
+		n++;
+	}
+	free(fe);
+	free(tsmax);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_forkpos);
+	*ret = v;
+	return n;
+}
+
+/* The child's copy of t (only fds that stand for an entry). */
+static void save_for_child(const struct fdtab *t, struct inhtab *dst)
+{
+	size_t n = 0;
+
+	free(dst->v);
+	dst->v = NULL;
+	dst->n = 0;
+	for (size_t s = 0; s < t->n; s++)
+		if (slot_entry(t, (int)s) >= 0)
+			n++;
+	if (!n)
+		return;
+	dst->v = malloc(n * sizeof(*dst->v));
+	if (!dst->v)
+		abort();
+	for (size_t s = 0; s < t->n; s++) {
+		int src = slot_entry(t, (int)s);
+
+		if (src < 0)
+			continue;
+		dst->v[dst->n++] = (struct inh){ .fd = t->v[s].fd, .src = src,
+						 .group = t->v[s].ofd, .cloexec = t->v[s].cloexec };
+	}
+}
+
+/* A fresh table for a process: empty, or its parent's at the fork (aliases kept). */
+static void table_init(struct fdtab *t, struct inhtab *in)
+{
+	t->n = 0;
+	t->no = 0;
+	if (!in || !in->n)
+		goto out;
+	for (size_t i = 0; i < in->n; i++) {
+		int ofd = -1;
+
+		for (size_t j = 0; j < i && ofd < 0; j++)
+			if (in->v[j].group == in->v[i].group)
+				ofd = t->v[fdt_find(t, in->v[j].fd)].ofd;
+		if (ofd < 0)
+			ofd = ofd_new(t, -1, in->v[i].src);
+		slot_add(t, in->v[i].fd, ofd, in->v[i].cloexec);
+	}
+out:
+	if (in) {
+		free(in->v);
+		in->v = NULL;
+		in->n = 0;
+	}
+}
+
+static void one_process(struct model *m, int pi, struct fdtab *t, struct inhtab *inherit)
 {
 	struct m_proc *p = &m->procs[pi];
 	/* The init's paths are host paths until its pivot_root; every other member entered an
 	 * existing container (setns) or descends from the init after it. */
 	bool in_root = !(p->cont >= 0 && p->pivot_event >= 0);
+	struct forkpos *fp = NULL;
+	size_t nfp = fork_positions(m, p, &fp), next = 0;
+	int64_t wfd;
 
-	t->n = 0;
-	for (size_t k = 0; k < p->nevents; k++) {
-		const struct m_event *e = &m->events[p->events[k]];
+	table_init(t, &inherit[pi]);
+	for (size_t k = 0; k <= p->nevents; k++) {
+		const struct m_event *e;
 
+		for (; next < nfp && fp[next].pos == k; next++)
+			save_for_child(t, &inherit[fp[next].child]);
+		if (k == p->nevents)
+			break;
+		e = &m->events[p->events[k]];
 		if (is(e, "open") || is(e, "openat") || is(e, "openat2") || is(e, "creat")) {
 			do_open(m, pi, e, t, in_root);
 		} else if (is(e, "close")) {
-			int64_t fd = e->has_fd ? e->fd : e->a[0];
-			int s = fdt_find(t, fd);
-
-			/* close releases the fd on every error but EBADF */
-			if (s >= 0 && (ok(e) || e->exit != -9)) {
-				end_file(m, t->v[s].file, e->ts, false, "close");
-				fdt_del(t, s);
-			}
-		} else if (is(e, "write") || is(e, "pwrite64") || is(e, "writev") ||
-			   is(e, "pwritev") || is(e, "pwritev2")) {
 			int s = fdt_find(t, e->has_fd ? e->fd : e->a[0]);
 
+			/* close releases the fd on every error but EBADF */
+			if (s >= 0 && (ok(e) || e->exit != -9))
+				slot_release(m, t, s, e->ts, false, "close");
+		} else if (written_fd(e, &wfd)) {
+			int s = fdt_find(t, wfd);
+
 			if (s >= 0) {
-				struct m_file *f = &m->files[t->v[s].file];
+				struct m_file *f = &m->files[written_entry(m, pi, t, s, e)];
 
 				f->write = true;
 				if (ok(e) && e->exit > 0)
 					f->bytes_written += e->exit;
 			}
+		} else if (is(e, "dup") || is(e, "dup2") || is(e, "dup3") || is(e, "fcntl") ||
+			   is(e, "fcntl64")) {
+			if (ok(e))
+				do_dup(m, t, e);
+		} else if (is(e, "close_range")) {
+			if (ok(e))
+				do_close_range(m, t, e);
 		} else if ((is(e, "execve") || is(e, "execveat")) && ok(e)) {
 			for (size_t s = 0; s < t->n;) {
-				if (has_flag(&m->files[t->v[s].file], "O_CLOEXEC")) {
-					end_file(m, t->v[s].file, e->ts, true, "exec-cloexec");
-					fdt_del(t, (int)s);
-				} else {
+				if (t->v[s].cloexec)
+					slot_release(m, t, (int)s, e->ts, true, "exec-cloexec");
+				else
 					s++;
-				}
 			}
 		} else if (is(e, "pivot_root") && p->events[k] == p->pivot_event) {
 			in_root = true;
 		}
 	}
-	for (size_t s = 0; s < t->n; s++) {
+	free(fp);
+	for (size_t o = 0; o < t->no; o++) {
+		int fi = t->o[o].file;
+
+		if (t->o[o].refs <= 0 || fi < 0)
+			continue;
 		if (p->exited && p->exit != MODEL_NO_TIME)
-			end_file(m, t->v[s].file, p->exit, true, "exit");
+			end_file(m, fi, p->exit, true, "exit");
 		else
-			end_file(m, t->v[s].file, MODEL_NO_TIME, false,
+			end_file(m, fi, MODEL_NO_TIME, false,
 				 p->exited ? "exit-time-unknown" : "running");
 	}
 }
@@ -242,9 +656,32 @@ static void one_process(struct model *m, int pi, struct fdtab *t)
 int files_run(struct model *m)
 {
 	struct fdtab t = { 0 };
+	struct inhtab *inherit = calloc(m->nprocs + 1, sizeof(*inherit));
+	char *state = calloc(m->nprocs + 1, 1); /* 0 todo, 1 on the chain, 2 done */
+	int *chain = malloc((m->nprocs + 1) * sizeof(*chain));
 
+	if (!inherit || !state || !chain)
+		abort();
+	/* parents before their children, so that a child starts from its parent's table at
+	 * the fork; otherwise in model order */
+	for (size_t i = 0; i < m->nprocs; i++) {
+		size_t n = 0;
+
+		for (int c = (int)i; c >= 0 && state[c] == 0; c = m->procs[c].parent) {
+			state[c] = 1;
+			chain[n++] = c;
+		}
+		while (n--) {
+			one_process(m, chain[n], &t, inherit);
+			state[chain[n]] = 2;
+		}
+	}
 	for (size_t i = 0; i < m->nprocs; i++)
-		one_process(m, (int)i, &t);
+		free(inherit[i].v);
+	free(inherit);
+	free(state);
+	free(chain);
 	free(t.v);
+	free(t.o);
 	return 0;
 }

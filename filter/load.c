@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "load.h"
+#include "schema.h"
 #include "store.h"
 
 #define CLK_TCK_NS 10000000LL /* /proc start_ticks are USER_HZ = 100 on Linux */
@@ -181,7 +182,13 @@ int load_event_doc(struct model *m, const bson_t *doc)
 		if (!get_i64(doc, key, &e->a[i]))
 			e->a[i] = 0;
 	}
-	e->has_fd = get_i64(doc, "fd", &e->fd);
+	e->has_fd = get_i64(doc, SCHEMA_F_FD, &e->fd);
+	e->has_old_fd = get_i64(doc, SCHEMA_F_OLD_FD, &e->old_fd);
+	e->has_new_fd = get_i64(doc, SCHEMA_F_NEW_FD, &e->new_fd);
+	e->has_fd_range = get_i64(doc, SCHEMA_F_FD_FIRST, &e->fd_first) &&
+			  get_i64(doc, SCHEMA_F_FD_LAST, &e->fd_last);
+	e->has_cloexec = get_bool(doc, SCHEMA_F_CLOEXEC, &e->cloexec);
+	e->fcntl_cmd = get_str(m, doc, SCHEMA_F_FCNTL_CMD);
 	e->flags = get_strv(m, doc, "flags", MAX_FLAGS, &e->nflags);
 	e->argv = get_strv(m, doc, "argv", MAX_ARGV, &e->argc);
 	get_paths(m, doc, e);

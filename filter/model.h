@@ -38,6 +38,10 @@ struct m_event { /* one `events` document (audit) */
 	int64_t a[4];
 	bool has_fd;
 	int64_t fd;
+	/* issue 17, decoded by the listener (schema.h): dup*, fcntl, close_range */
+	bool has_old_fd, has_new_fd, has_fd_range, has_cloexec, cloexec;
+	int64_t old_fd, new_fd, fd_first, fd_last;
+	const char *fcntl_cmd; /* "F_DUPFD", "F_DUPFD_CLOEXEC", "F_SETFD" or NULL */
 	const char **flags;
 	size_t nflags;
 	struct m_path *paths;
@@ -165,8 +169,18 @@ struct m_file {
 	bool failed;
 	int64_t error;          /* negative errno for failed opens */
 	const char *syscall;
-	int64_t open_seq;
+	int64_t open_seq;       /* seq of the event that made the entry: the open, or for an
+				 * inherited one the first write through it (unique either way) */
+	/* issue 17: fd aliases */
+	int64_t *fds;           /* arena-owned: every fd that referred to it, distinct, first
+				 * the one it was opened (or first written) as; at most
+				 * MODEL_MAX_FILE_FDS */
+	size_t nfds, cap_fds;
+	bool inherited;         /* got at fork, first written through by this process */
+	int origin;             /* inherited: index of the opener's entry, else -1 */
 };
+
+#define MODEL_MAX_FILE_FDS 64
 
 struct m_counters {
 	size_t unknown_process_events; /* audit events whose process had no proc-connector view */
@@ -178,6 +192,8 @@ struct m_counters {
 	size_t unresolved_dirfd;
 	size_t inferred_closes;
 	size_t failed_opens;
+	size_t fd_aliases;       /* dup/dup2/dup3/F_DUPFD* of a followed fd */
+	size_t inherited_files;  /* entries for fds got at fork and written through */
 };
 
 struct model_chunk;
