@@ -461,6 +461,100 @@ static void test_built(void **state)
 	bson_destroy(&doc);
 }
 
+/* Issue 17: dup, dup2, dup3, fcntl F_DUPFD(_CLOEXEC) and F_SETFD, close_range and the write family, as the kernel
+ * writes their SYSCALL records (x86_64 numbers; a1..a3 hex; fcntl64 on i386). */
+static void test_fd_ops(void **state)
+{
+	static const struct {
+		const char *rec;
+	} c[] = {
+		/* 0 busybox saving fd 1: fcntl(1, F_DUPFD_CLOEXEC, 10) = 11 */
+		{ "audit(1.002:9): arch=c000003e syscall=72 success=yes exit=11 a0=1 a1=406 a2=a a3=0 pid=5" },
+		/* 1 dup2(3, 1) = 1 */
+		{ "audit(1.002:9): arch=c000003e syscall=33 success=yes exit=1 a0=3 a1=1 a2=fffffffe a3=0 pid=5" },
+		/* 2 dup3(5, 7, O_CLOEXEC) = 7 */
+		{ "audit(1.002:9): arch=c000003e syscall=292 success=yes exit=7 a0=5 a1=7 a2=80000 a3=0 pid=5" },
+		/* 3 dup(3) = 4 */
+		{ "audit(1.002:9): arch=c000003e syscall=32 success=yes exit=4 a0=3 a1=0 a2=0 a3=0 pid=5" },
+		/* 4 close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) */
+		{ "audit(1.002:9): arch=c000003e syscall=436 success=yes exit=0 a0=3 a1=ffffffff a2=4 a3=0 pid=5" },
+		/* 5 fcntl(255, F_SETFD, FD_CLOEXEC) (bash) */
+		{ "audit(1.002:9): arch=c000003e syscall=72 success=yes exit=0 a0=ff a1=2 a2=1 a3=0 pid=5" },
+		/* 6 sendfile(1, 4, NULL, 16M) = 2 (busybox cat) */
+		{ "audit(1.002:9): arch=c000003e syscall=40 success=yes exit=2 a0=1 a1=4 a2=0 a3=1000000 pid=5" },
+		/* 7 splice(4, NULL, 6, NULL, 10, 0) = 10: written fd is a2 */
+		{ "audit(1.002:9): arch=c000003e syscall=275 success=yes exit=a a0=4 a1=0 a2=6 a3=0 pid=5" },
+		/* 8 i386 fcntl64(1, F_DUPFD, 0) = 3 */
+		{ "audit(1.002:9): arch=40000003 syscall=221 success=yes exit=3 a0=1 a1=0 a2=0 a3=0 pid=5" },
+		/* 9 dup2(99, 1) failed EBADF: no new fd from exit, new_fd is a1 */
+		{ "audit(1.002:9): arch=c000003e syscall=33 success=no exit=-9 a0=63 a1=1 a2=0 a3=0 pid=5" },
+		/* 10 fcntl(3, F_GETFL) from another tool's rule: the number only */
+		{ "audit(1.002:9): arch=c000003e syscall=72 success=yes exit=2 a0=3 a1=3 a2=0 a3=0 pid=5" },
+	};
+	const int t0[] = { 1300 };
+	const char *cloexec_range[] = { "CLOSE_RANGE_CLOEXEC" };
+	const char *o_cloexec[] = { "O_CLOEXEC" };
+	bson_t doc[sizeof(c) / sizeof(c[0])];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const char *r[] = { c[i].rec };
+
+		bson_init(&doc[i]);
+		doc_from(r, t0, 1, &doc[i]);
+	}
+	expect_str(&doc[0], "syscall", "fcntl");
+	expect_str(&doc[0], "fcntl_cmd", "F_DUPFD_CLOEXEC");
+	expect_i64(&doc[0], "old_fd", 1);
+	expect_i64(&doc[0], "new_fd", 11);
+	expect_bool(&doc[0], "cloexec", true);
+	expect_i64(&doc[0], "a1", 1030);
+
+	expect_str(&doc[1], "syscall", "dup2");
+	expect_i64(&doc[1], "old_fd", 3);
+	expect_i64(&doc[1], "new_fd", 1);
+	expect_bool(&doc[1], "cloexec", false);
+
+	expect_i64(&doc[2], "old_fd", 5);
+	expect_i64(&doc[2], "new_fd", 7);
+	expect_bool(&doc[2], "cloexec", true);
+	expect_strs(&doc[2], "flags", o_cloexec, 1);
+
+	expect_i64(&doc[3], "old_fd", 3);
+	expect_i64(&doc[3], "new_fd", 4);
+	expect_bool(&doc[3], "cloexec", false);
+
+	expect_str(&doc[4], "syscall", "close_range");
+	expect_i64(&doc[4], "fd_first", 3);
+	expect_i64(&doc[4], "fd_last", 4294967295LL); /* ~0U, not -1 */
+	expect_strs(&doc[4], "flags", cloexec_range, 1);
+	expect_bool(&doc[4], "cloexec", true);
+
+	expect_str(&doc[5], "fcntl_cmd", "F_SETFD");
+	expect_i64(&doc[5], "fd", 255);
+	expect_bool(&doc[5], "cloexec", true);
+	assert_false(has(&doc[5], "new_fd"));
+
+	expect_str(&doc[6], "syscall", "sendfile");
+	expect_i64(&doc[6], "fd", 1);
+	expect_str(&doc[7], "syscall", "splice");
+	expect_i64(&doc[7], "fd", 6);
+
+	expect_str(&doc[8], "syscall", "fcntl64");
+	expect_str(&doc[8], "fcntl_cmd", "F_DUPFD");
+	expect_i64(&doc[8], "new_fd", 3);
+	expect_bool(&doc[8], "cloexec", false);
+
+	expect_i64(&doc[9], "old_fd", 99);
+	expect_i64(&doc[9], "new_fd", 1);
+	expect_bool(&doc[9], "success", false);
+
+	expect_i64(&doc[10], "fcntl_cmd", 3);
+	assert_false(has(&doc[10], "old_fd"));
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		bson_destroy(&doc[i]);
+}
+
 static void test_path_abs(void **state)
 {
 	char buf[64];
@@ -497,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_synthetic),
 		cmocka_unit_test(test_built),
 		cmocka_unit_test(test_path_abs),
+		cmocka_unit_test(test_fd_ops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
