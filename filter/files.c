@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "merge.h"
 #include "path.h"
 
 /* One open file description as one process sees it: every fd of the process that refers to
@@ -402,20 +403,42 @@ static void do_close_range(struct model *m, struct fdtab *t, const struct m_even
 	}
 }
 
-/* The fork position of each child in its parent's events: after the audited clone that
- * returned its tgid, else after the parent's events up to the child's start. */
-struct forkpos {
-	size_t pos; /* the child's table is the parent's before events[pos] */
-	int child;
+/* Where each fork child's fd table comes from: the process that called clone (not always
+ * the parent: runc's nsexec clones with CLONE_PARENT) and the point in that caller's events.
+ * Only a child whose clone was audited inherits: a fork point guessed from times (audit's
+ * are coarse, a jiffy) could hand the child fds the caller opened or closed around it, and a
+ * write through a wrong fd is worse than one not attributed. */
+struct forksrc {
+	int caller; /* process index, -1: the child starts with an empty table */
+	size_t pos; /* the child's table is the caller's before its events[pos] */
 };
 
-static int cmp_forkpos(const void *a, const void *b)
-{
-	const struct forkpos *x = a, *y = b;
+struct forkev {
+	int tgid; /* the clone's return value: a host pid, or one in the caller's pid namespace */
+	int proc; /* the caller */
+	size_t k; /* index in the caller's events */
+	int64_t ts;
+	bool used;
+};
 
-	if (x->pos != y->pos)
-		return (x->pos > y->pos) - (x->pos < y->pos);
-	return x->child - y->child;
+static int cmp_forkev_tgid(const void *a, const void *b)
+{
+	const struct forkev *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return (x->tgid > y->tgid) - (x->tgid < y->tgid);
+	if (x->proc != y->proc)
+		return x->proc - y->proc;
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+static int cmp_forkev_seq(const void *a, const void *b)
+{
+	const struct forkev *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc - y->proc;
+	return (x->k > y->k) - (x->k < y->k);
 }
 
 static bool is_fork(const struct m_event *e)
@@ -425,60 +448,43 @@ static bool is_fork(const struct m_event *e)
 	return is(e, "clone3") || is(e, "fork") || is(e, "vfork");
 }
 
-struct forkev {
-	int tgid; /* the clone's return value */
-	size_t k; /* its index in the parent's events */
-	int64_t ts;
-	bool used;
-};
+/* A clone inside a pid namespace returns the child's pid there, not the host pid the proc
+ * connector gives: pair those in order (the k-th such clone of a process made its k-th
+ * forked child not paired otherwise), within this window around the child's start. */
+#define FORK_BEFORE_NS (100 * 1000000LL)
+#define FORK_AFTER_NS (20 * 1000000LL)
 
-static int cmp_forkev(const void *a, const void *b)
+static void fork_sources(const struct model *m, struct forksrc *src)
 {
-	const struct forkev *x = a, *y = b;
-
-	if (x->tgid != y->tgid)
-		return (x->tgid > y->tgid) - (x->tgid < y->tgid);
-	return (x->k > y->k) - (x->k < y->k);
-}
-
-/* Positions of p's children, sorted; *ret is malloc'd. Linear in p's events plus
- * children × log: a shell with thousands of children stays cheap. */
-static size_t fork_positions(const struct model *m, const struct m_proc *p, struct forkpos **ret)
-{
-	struct forkpos *v = NULL;
 	struct forkev *fe = NULL;
-	int64_t *tsmax = NULL;
-	size_t n = 0, cap = 0, nfe = 0, capfe = 0;
+	size_t nfe = 0, cap = 0;
 
-	*ret = NULL;
-	if (!p->nchildren)
-		return 0;
-	/* the audited clones, and the running maximum of event times: the first event whose
-	 * time is past t is the first k with tsmax[k] > t (a binary search) */
-	tsmax = malloc((p->nevents + 1) * sizeof(*tsmax));
-	if (!tsmax)
-		abort();
-	for (size_t k = 0; k < p->nevents; k++) {
-		const struct m_event *e = &m->events[p->events[k]];
-		int64_t t = e->ts == MODEL_NO_TIME ? INT64_MIN : e->ts;
+	for (size_t i = 0; i < m->nprocs; i++)
+		src[i] = (struct forksrc){ .caller = -1 };
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct m_proc *p = &m->procs[i];
 
-		tsmax[k] = k && tsmax[k - 1] > t ? tsmax[k - 1] : t;
-		if (is_fork(e) && ok(e) && e->exit > 0 && e->exit <= INT32_MAX) {
-			*MODEL_PUSH(fe, nfe, capfe) =
-				(struct forkev){ .tgid = (int)e->exit, .k = k, .ts = e->ts };
+		for (size_t k = 0; k < p->nevents; k++) {
+			const struct m_event *e = &m->events[p->events[k]];
+
+			if (!is_fork(e) || !ok(e) || e->exit <= 0 || e->exit > INT32_MAX)
+				continue;
+			*MODEL_PUSH(fe, nfe, cap) = (struct forkev){
+				.tgid = (int)e->exit, .proc = (int)i, .k = k, .ts = e->ts };
 			nfe++;
 		}
 	}
-	if (nfe > 1)
-		qsort(fe, nfe, sizeof(*fe), cmp_forkev);
-	for (size_t i = 0; i < p->nchildren; i++) {
-		int ci = p->children[i];
-		const struct m_proc *c = &m->procs[ci];
-		size_t pos = SIZE_MAX, lo = 0, hi = nfe;
+	if (!nfe)
+		return;
+	/* 1: the clone that returned the child's own (host) pid, closest to its start */
+	qsort(fe, nfe, sizeof(*fe), cmp_forkev_tgid);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct m_proc *c = &m->procs[i];
+		size_t lo = 0, hi = nfe, best = SIZE_MAX;
 		int64_t best_d = 1000000000LL;
 
 		/* a process that was there before the recording forked before it too */
-		if (c->from_snapshot)
+		if (c->from_snapshot || c->start == MODEL_NO_TIME)
 			continue;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
@@ -488,49 +494,72 @@ static size_t fork_positions(const struct model *m, const struct m_proc *p, stru
 			else
 				hi = mid;
 		}
-		/* the clone of this tgid closest to the child's start (PID reuse: within 1 s) */
-		for (size_t j = lo, bj = SIZE_MAX; j <= nfe; j++) {
-			if (j == nfe || fe[j].tgid != c->tgid) {
-				if (bj != SIZE_MAX) {
-					fe[bj].used = true;
-					pos = fe[bj].k + 1;
-				}
-				break;
-			}
-			if (fe[j].used)
+		for (size_t j = lo; j < nfe && fe[j].tgid == c->tgid; j++) {
+			if (fe[j].used || fe[j].proc == (int)i || fe[j].ts == MODEL_NO_TIME ||
+			    llabs(fe[j].ts - c->start) >= best_d)
 				continue;
-			if (c->start == MODEL_NO_TIME || fe[j].ts == MODEL_NO_TIME) {
-				bj = j;
-				best_d = -1;
-			} else if (llabs(fe[j].ts - c->start) < best_d) {
-				bj = j;
-				best_d = llabs(fe[j].ts - c->start);
-			}
+			best = j;
+			best_d = llabs(fe[j].ts - c->start);
 		}
-		if (pos == SIZE_MAX && c->start != MODEL_NO_TIME) {
-			lo = 0;
-			hi = p->nevents;
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
+		if (best != SIZE_MAX) {
+			fe[best].used = true;
+			src[i] = (struct forksrc){ .caller = fe[best].proc, .pos = fe[best].k + 1 };
+		}
+	}
+	/* 2: namespaced clones in order against the parent's forked children in start order;
+	 * a clone whose value is a host process starting then belongs to that one (its pairing
+	 * failed for another reason): never used here */
+	qsort(fe, nfe, sizeof(*fe), cmp_forkev_seq);
+	for (size_t j = 0; j < nfe; j++) {
+		int other = merge_find_lifetime(m, fe[j].tgid, fe[j].ts);
 
-				if (tsmax[mid] > c->start)
-					hi = mid;
-				else
-					lo = mid + 1;
+		if (other >= 0 && m->procs[other].start != MODEL_NO_TIME &&
+		    llabs(m->procs[other].start - fe[j].ts) < 1000000000LL)
+			fe[j].used = true;
+	}
+	for (size_t j0 = 0; j0 < nfe;) {
+		const struct m_proc *p = &m->procs[fe[j0].proc];
+		size_t j1 = j0, j = j0;
+
+		while (j1 < nfe && fe[j1].proc == fe[j0].proc)
+			j1++;
+		for (size_t ci = 0; ci < p->nchildren && j < j1; ci++) { /* children by start */
+			int c = p->children[ci];
+			const struct m_proc *cp = &m->procs[c];
+
+			if (src[c].caller >= 0 || cp->from_snapshot || cp->start == MODEL_NO_TIME ||
+			    cp->parent_src != PSRC_FORK)
+				continue;
+			while (j < j1 && (fe[j].used || fe[j].ts == MODEL_NO_TIME ||
+					  fe[j].ts < cp->start - FORK_BEFORE_NS))
+				j++;
+			if (j < j1 && fe[j].ts <= cp->start + FORK_AFTER_NS) {
+				fe[j].used = true;
+				src[c] = (struct forksrc){ .caller = fe[j].proc, .pos = fe[j].k + 1 };
+				j++;
 			}
-			pos = lo;
 		}
-		if (pos == SIZE_MAX)
-			continue;
-		*MODEL_PUSH(v, n, cap) = (struct forkpos){ .pos = pos, .child = ci };
-		n++;
+		j0 = j1;
 	}
 	free(fe);
-	free(tsmax);
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_forkpos);
-	*ret = v;
-	return n;
+}
+
+/* The children a caller hands its table to, by position: (caller, pos, child) sorted. */
+struct forkpos {
+	int caller;
+	size_t pos;
+	int child;
+};
+
+static int cmp_forkpos(const void *a, const void *b)
+{
+	const struct forkpos *x = a, *y = b;
+
+	if (x->caller != y->caller)
+		return x->caller - y->caller;
+	if (x->pos != y->pos)
+		return (x->pos > y->pos) - (x->pos < y->pos);
+	return x->child - y->child;
 }
 
 /* The child's copy of t (only fds that stand for an entry). */
@@ -584,14 +613,14 @@ out:
 	}
 }
 
-static void one_process(struct model *m, int pi, struct fdtab *t, struct inhtab *inherit)
+static void one_process(struct model *m, int pi, struct fdtab *t, struct inhtab *inherit,
+			const struct forkpos *fp, size_t nfp)
 {
 	struct m_proc *p = &m->procs[pi];
 	/* The init's paths are host paths until its pivot_root; every other member entered an
 	 * existing container (setns) or descends from the init after it. */
 	bool in_root = !(p->cont >= 0 && p->pivot_event >= 0);
-	struct forkpos *fp = NULL;
-	size_t nfp = fork_positions(m, p, &fp), next = 0;
+	size_t next = 0;
 	int64_t wfd;
 
 	table_init(t, &inherit[pi]);
@@ -639,7 +668,6 @@ static void one_process(struct model *m, int pi, struct fdtab *t, struct inhtab 
 			in_root = true;
 		}
 	}
-	free(fp);
 	for (size_t o = 0; o < t->no; o++) {
 		int fi = t->o[o].file;
 
@@ -657,28 +685,49 @@ int files_run(struct model *m)
 {
 	struct fdtab t = { 0 };
 	struct inhtab *inherit = calloc(m->nprocs + 1, sizeof(*inherit));
+	struct forksrc *src = calloc(m->nprocs + 1, sizeof(*src));
+	struct forkpos *fp = calloc(m->nprocs + 1, sizeof(*fp));
+	size_t *first = calloc(m->nprocs + 1, sizeof(*first)), nfp = 0;
 	char *state = calloc(m->nprocs + 1, 1); /* 0 todo, 1 on the chain, 2 done */
 	int *chain = malloc((m->nprocs + 1) * sizeof(*chain));
 
-	if (!inherit || !state || !chain)
+	if (!inherit || !src || !fp || !first || !state || !chain)
 		abort();
-	/* parents before their children, so that a child starts from its parent's table at
-	 * the fork; otherwise in model order */
+	fork_sources(m, src);
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (src[i].caller >= 0)
+			fp[nfp++] = (struct forkpos){ .caller = src[i].caller, .pos = src[i].pos,
+						      .child = (int)i };
+	if (nfp > 1)
+		qsort(fp, nfp, sizeof(*fp), cmp_forkpos);
+	/* fp[first[c]..first[c + 1]) are caller c's children */
+	for (size_t i = 0, j = 0; i <= m->nprocs; i++) {
+		while (j < nfp && fp[j].caller < (int)i)
+			j++;
+		first[i] = j;
+	}
+	/* a caller before the children it forked, so that a child starts from the caller's
+	 * table at the clone; otherwise in model order */
 	for (size_t i = 0; i < m->nprocs; i++) {
 		size_t n = 0;
 
-		for (int c = (int)i; c >= 0 && state[c] == 0; c = m->procs[c].parent) {
+		for (int c = (int)i; c >= 0 && state[c] == 0; c = src[c].caller) {
 			state[c] = 1;
 			chain[n++] = c;
 		}
 		while (n--) {
-			one_process(m, chain[n], &t, inherit);
-			state[chain[n]] = 2;
+			int c = chain[n];
+
+			one_process(m, c, &t, inherit, fp + first[c], first[c + 1] - first[c]);
+			state[c] = 2;
 		}
 	}
 	for (size_t i = 0; i < m->nprocs; i++)
 		free(inherit[i].v);
 	free(inherit);
+	free(src);
+	free(fp);
+	free(first);
 	free(state);
 	free(chain);
 	free(t.v);

@@ -432,12 +432,18 @@ static void test_cloexec_and_dup_over(void **state)
 	model_release(&m);
 }
 
-/* Fork points: 70 opens /k = 3 at 2 and forks 71 (clone at 3, the child's writes land in
- * its own entry) and, after closing 3 at 5 and opening /l = 3 at 6, 72 (proc connector fork
- * at 7, no audited clone: the fork point from the times). 72's fd 3 is /l, never /k.
+/* Fork points: 70 opens /k = 3 at 2 and forks 71 (clone at 3: the child's write lands in an
+ * entry of its own, from its fork to its exit), closes 3 at 5, opens /l = 3 at 6 and forks 72
+ * with no audited clone: a fork point guessed from times could be wrong, so 72 inherits
+ * nothing and its write to 3 counts nowhere. 74 closes its inherited fd 3 without writing: no
+ * entry. 75 (registers only, a listener before issue 17) does dup2(3, 1), writes 1: /l.
  * 73 came from the snapshot as a child of 60 (forked before the recording): it inherits
- * nothing from 60's later open of /s = 3, its write to 3 counts nowhere. 74 closes its inherited fd 3 without writing: no entry. Registers only
- * (a listener before issue 17): 75 does dup2(3, 1) with no decoded fields, then writes 1. */
+ * nothing from 60's later open of /s = 3, its write to 3 counts nowhere.
+ * In a pid namespace clone returns 6 and 7, not the host pids 81 and 82: paired in order,
+ * 81 gets /n (3 at its fork), 82 gets /o (3 after /n's close).
+ * runc's nsexec clones with CLONE_PARENT: 91 (forked by 90) opens /q = 5 and clones 92,
+ * whose fork event names 90 as the parent; 90 has /p = 5 open then. 92's fd 5 is /q, the
+ * caller's (the clone that returned 92 says who), never /p. */
 static void test_inheritance(void **state)
 {
 	struct model m;
@@ -471,6 +477,32 @@ static void test_inheritance(void **state)
 	exit_(&m, 17, 74, 70);
 	exit_(&m, 18, 75, 70);
 	exit_(&m, 20, 70, 1);
+	/* a pid namespace */
+	fork_(&m, 30, 1, 80);
+	op(&m, 31, 80, "/n", 3, false);
+	clone_(&m, 32, 80, 6);
+	fork_(&m, 32, 80, 81);
+	cl(&m, 33, 80, 3);
+	op(&m, 34, 80, "/o", 3, false);
+	clone_(&m, 35, 80, 7);
+	fork_(&m, 35, 80, 82);
+	wr(&m, 36, 81, 3, 2);
+	wr(&m, 37, 82, 3, 3);
+	exit_(&m, 38, 81, 80);
+	exit_(&m, 39, 82, 80);
+	exit_(&m, 40, 80, 1);
+	/* CLONE_PARENT */
+	fork_(&m, 50, 1, 90);
+	clone_(&m, 51, 90, 91);
+	fork_(&m, 51, 90, 91);
+	op(&m, 52, 90, "/p", 5, false);
+	op(&m, 53, 91, "/q", 5, false);
+	sc(&m, 54, 91, "clone", 92, "\"a0\":32785"); /* CLONE_PARENT|SIGCHLD */
+	fork_(&m, 54, 90, 92);
+	wr(&m, 55, 92, 5, 8);
+	exit_(&m, 56, 92, 90);
+	exit_(&m, 57, 91, 90);
+	exit_(&m, 58, 90, 1);
 	run(&m);
 	f = one(&m, "/k", 71);
 	assert_true(f->inherited);
@@ -481,19 +513,29 @@ static void test_inheritance(void **state)
 	assert_int_equal(f->bytes_written, 0);
 	assert_int_equal(f->close, AT(5));
 	assert_int_equal(count_path(&m, "/k"), 2);
-	f = one(&m, "/l", 72);
-	assert_true(f->inherited);
-	assert_int_equal(f->bytes_written, 5);
 	f = one(&m, "/l", 70);
 	assert_int_equal(f->bytes_written, 1);
 	f = one(&m, "/l", 75); /* written through fd 1, a dup2 of the inherited fd 3 */
 	assert_int_equal(f->bytes_written, 11);
 	assert_int_equal(f->fd, 1);
 	assert_int_equal(f->nfds, 2);
-	assert_int_equal(count_path(&m, "/l"), 3); /* 74 closed it unwritten: no entry */
+	assert_int_equal(count_path(&m, "/l"), 2); /* not 72 (no clone), not 74 (unwritten) */
 	f = one(&m, "/s", 60);
 	assert_int_equal(f->bytes_written, 0);
 	assert_int_equal(count_path(&m, "/s"), 1);
+	f = one(&m, "/n", 81);
+	assert_true(f->inherited);
+	assert_int_equal(f->bytes_written, 2);
+	f = one(&m, "/o", 82);
+	assert_true(f->inherited);
+	assert_int_equal(f->bytes_written, 3);
+	assert_int_equal(count_path(&m, "/n"), 2);
+	assert_int_equal(count_path(&m, "/o"), 2);
+	f = one(&m, "/q", 92);
+	assert_true(f->inherited);
+	assert_int_equal(f->bytes_written, 8);
+	assert_int_equal(m.procs[m.files[f->origin].proc].tgid, 91);
+	assert_int_equal(count_path(&m, "/p"), 1);
 	model_release(&m);
 }
 
