@@ -419,6 +419,7 @@ struct forkev {
 	size_t k; /* index in the caller's events */
 	int64_t ts;
 	bool used;
+	bool maybe_thread; /* clone3 (its flags are in memory) of a multi-threaded caller */
 };
 
 static int cmp_forkev_tgid(const void *a, const void *b)
@@ -470,7 +471,8 @@ static void fork_sources(const struct model *m, struct forksrc *src)
 			if (!is_fork(e) || !ok(e) || e->exit <= 0 || e->exit > INT32_MAX)
 				continue;
 			*MODEL_PUSH(fe, nfe, cap) = (struct forkev){
-				.tgid = (int)e->exit, .proc = (int)i, .k = k, .ts = e->ts };
+				.tgid = (int)e->exit, .proc = (int)i, .k = k, .ts = e->ts,
+				.maybe_thread = is(e, "clone3") && p->nthreads > 1 };
 			nfe++;
 		}
 	}
@@ -508,12 +510,15 @@ static void fork_sources(const struct model *m, struct forksrc *src)
 	}
 	/* 2: namespaced clones in order against the parent's forked children in start order;
 	 * a clone whose value is a host process starting then belongs to that one (its pairing
-	 * failed for another reason): never used here */
+	 * failed for another reason): never used here; nor a clone3 of a multi-threaded
+	 * process, which may have made a thread (its namespaced tid looks like any pid) */
 	qsort(fe, nfe, sizeof(*fe), cmp_forkev_seq);
 	for (size_t j = 0; j < nfe; j++) {
 		int other = merge_find_lifetime(m, fe[j].tgid, fe[j].ts);
 
-		if (other >= 0 && m->procs[other].start != MODEL_NO_TIME &&
+		if (fe[j].maybe_thread)
+			fe[j].used = true;
+		else if (other >= 0 && m->procs[other].start != MODEL_NO_TIME &&
 		    llabs(m->procs[other].start - fe[j].ts) < 1000000000LL)
 			fe[j].used = true;
 	}

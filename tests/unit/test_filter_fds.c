@@ -441,6 +441,8 @@ static void test_cloexec_and_dup_over(void **state)
  * nothing from 60's later open of /s = 3, its write to 3 counts nowhere.
  * In a pid namespace clone returns 6 and 7, not the host pids 81 and 82: paired in order,
  * 81 gets /n (3 at its fork), 82 gets /o (3 after /n's close).
+ * A multi-threaded process in a pid namespace (85, thread 87) whose clone3 returned 9 (a
+ * thread? a child? its flags are in memory) and 10: not paired, 86 inherits nothing.
  * runc's nsexec clones with CLONE_PARENT: 91 (forked by 90) opens /q = 5 and clones 92,
  * whose fork event names 90 as the parent; 90 has /p = 5 open then. 92's fd 5 is /q, the
  * caller's (the clone that returned 92 says who), never /p. */
@@ -491,6 +493,16 @@ static void test_inheritance(void **state)
 	exit_(&m, 38, 81, 80);
 	exit_(&m, 39, 82, 80);
 	exit_(&m, 40, 80, 1);
+	/* multi-threaded, namespaced clone3 */
+	fork_(&m, 41, 1, 85);
+	pe(&m, "{\"t\":42,\"what\":\"fork\",\"parent_pid\":85,\"parent_tgid\":85,\"child_pid\":87,\"child_tgid\":85}");
+	op(&m, 42, 85, "/t", 3, false);
+	sc(&m, 43, 85, "clone3", 9, "\"a0\":140000,\"a1\":88");
+	sc(&m, 44, 85, "clone3", 10, "\"a0\":140000,\"a1\":88");
+	fork_(&m, 44, 85, 86);
+	wr(&m, 45, 86, 3, 6);
+	exit_(&m, 46, 86, 85);
+	exit_(&m, 47, 85, 1);
 	/* CLONE_PARENT */
 	fork_(&m, 50, 1, 90);
 	clone_(&m, 51, 90, 91);
@@ -536,6 +548,7 @@ static void test_inheritance(void **state)
 	assert_int_equal(f->bytes_written, 8);
 	assert_int_equal(m.procs[m.files[f->origin].proc].tgid, 91);
 	assert_int_equal(count_path(&m, "/p"), 1);
+	assert_int_equal(count_path(&m, "/t"), 1);
 	model_release(&m);
 }
 
