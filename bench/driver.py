@@ -433,6 +433,11 @@ class Auditd(Recorder):
                                      capture_output=True).returncode == 0]
             lines.append(f"-a always,exit -F arch={arch} " +
                          " ".join(f"-S {s}" for s in scs) + " -k lineage")
+            # issue 17: fcntl only for F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD (audit_source.c)
+            fcntl = " ".join(f"-S {s}" for s in ("fcntl", "fcntl64") if subprocess.run(
+                ["ausyscall", table, s, "--exact"], capture_output=True).returncode == 0)
+            for cmd in (0, 1030, 2):
+                lines.append(f"-a always,exit -F arch={arch} {fcntl} -F a1={cmd} -k lineage")
         path = os.path.join(self.tmp, "bench.rules")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -61,6 +61,7 @@ struct audit_source {
 	char buf[RECV_BATCH][RECV_BUF_SIZE];
 };
 
+/* The main rule of each arch (bench/driver.py reads this list to give auditd the same). */
 static const char *const lineage_syscalls[] = {
 	"execve", "execveat", "open", "openat", "openat2", "creat", "close",
 	"pivot_root", "chroot", "setns", "unshare", "clone", "clone3", "fork", "vfork",
@@ -68,10 +69,12 @@ static const char *const lineage_syscalls[] = {
 	/* issue 17: fd aliases and closes the filter must follow (shell redirections dup2 the
 	 * opened fd onto 1 and close it; runtimes close everything with close_range) */
 	"dup", "dup2", "dup3", "close_range",
+	/* write(2) and the other calls that move bytes into a file (busybox cat uses sendfile) */
+	"write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile", "sendfile64",
+	"copy_file_range", "splice",
 };
 
-/* write(2) and the other calls that move bytes into a file (busybox cat uses sendfile): all
- * left out under --no-write. */
+/* The ones --no-write leaves out. */
 static const char *const lineage_write_syscalls[] = {
 	"write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile", "sendfile64",
 	"copy_file_range", "splice",
@@ -83,7 +86,8 @@ static const char *const lineage_write_syscalls[] = {
 
 /* fcntl is audited only for these commands, each an `-F a1=N` rule filtered in the kernel,
  * so the frequent F_GETFL/F_SETFL/locking calls cost nothing: F_DUPFD and F_DUPFD_CLOEXEC
- * make aliases, F_SETFD changes FD_CLOEXEC (which decides what an execve closes). */
+ * make aliases, F_SETFD changes FD_CLOEXEC (which decides what an execve closes).
+ * bench/driver.py writes the same rules for auditd. */
 static const struct {
 	const char *name;
 	int cmd;
@@ -327,20 +331,14 @@ static int add_exit_rule(struct audit_source *src, const char *arch, const char 
 	return add_rule(src, rule, AUDIT_FILTER_EXIT, AUDIT_ALWAYS, strdup(text), err, errlen);
 }
 
-/* The main rule of an arch (lineage_syscalls and, unless --no-write, the write family) and
- * the fcntl rules of issue 17. */
+/* The main rule of an arch (lineage_syscalls, the write family unless --no-write) and the
+ * fcntl rules of issue 17. */
 static int add_syscall_rules(struct audit_source *src, const char *arch, char *err,
 			     size_t errlen)
 {
-	const char *names[ARRAY_SIZE(lineage_syscalls) + ARRAY_SIZE(lineage_write_syscalls)];
-	size_t n = 0;
-	int r;
+	int r = add_exit_rule(src, arch, lineage_syscalls, ARRAY_SIZE(lineage_syscalls), -1, err,
+			      errlen);
 
-	for (size_t i = 0; i < ARRAY_SIZE(lineage_syscalls); i++)
-		names[n++] = lineage_syscalls[i];
-	for (size_t i = 0; i < ARRAY_SIZE(lineage_write_syscalls); i++)
-		names[n++] = lineage_write_syscalls[i];
-	r = add_exit_rule(src, arch, names, n, -1, err, errlen);
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(lineage_fcntl_cmds); i++)
 		r = add_exit_rule(src, arch, lineage_fcntl_syscalls,
 				  ARRAY_SIZE(lineage_fcntl_syscalls), lineage_fcntl_cmds[i].cmd, err,
