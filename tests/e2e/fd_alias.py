@@ -22,8 +22,7 @@ are also the sizes `wc -c` prints at the end, read from the container's log):
 Nothing else in the container's own files (after the init's exec) has a byte written.
 
 The filter's output is read through filter_docs(), the one place that knows where it lives
-(today the `files` collection; per-session collections named in the session's `filter` field
-once that lands)."""
+(per-session collections named in the session's `filter` field, schema.out)."""
 import json
 import os
 import re
@@ -34,6 +33,7 @@ import time
 from pymongo.errors import BulkWriteError
 
 from lib import FILTER, IMAGE, Listener, check, db, docker, finish, read_spool
+from schema import out
 
 SCRIPT_A = "echo hello > /tmp/r.txt"
 SCRIPT_B = ("exec 3>/tmp/a; echo 12 >&3; echo x 2>&1 >/tmp/b; echo p | cat > /tmp/c; "
@@ -44,12 +44,10 @@ OWN = ["/tmp/r.txt", "/tmp/a", "/tmp/b", "/tmp/c", "/tmp/d", "/tmp/e"]
 
 
 def filter_docs(d, sid, kind):
-    """The filter's output documents of one kind for session sid."""
-    sess = d.sessions.find_one({"_id": sid}) or {}
-    coll = (sess.get("filter") or {}).get(kind)
-    if isinstance(coll, str):
-        return list(d[coll].find({}))
-    return list(d[kind].find({"session": sid}))
+    """The filter's output documents of one kind for session sid (schema.out: the collection
+    the session's `filter` field names)."""
+    c = out(d, sid, kind)
+    return list(c.find({})) if c is not None else []
 
 
 def run_container(script):
@@ -210,8 +208,6 @@ def main():
     if replay:
         with open(replay) as fp:
             f = json.load(fp)
-        for kind in ("processes", "containers", "files"):  # a re-run deletes slowly
-            db(f["db"])[kind].drop()
     else:
         f = record(f"lineage_test_fd_alias_{os.getpid()}")
         if keep:
