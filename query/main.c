@@ -61,8 +61,9 @@ static const char *const help[] = {
 	[QCMD_TIMELINE] =
 		"usage: lineage-query timeline CONTAINER [--since T] [--until T] [--session ID]\n"
 		"One line per event of the container, in time order: fork, exec, exit (from\n"
-		"processes), open, write-open, open-fail, close (from files), rename, unlink (from\n"
-		"the raw audit events). Events at the same millisecond keep a process's order.\n"
+		"processes), open, write-open, open-fail, inherited (an fd got at fork, written\n"
+		"through), close (from files), rename, unlink (from the raw audit events). Events\n"
+		"at the same millisecond keep a process's order.\n"
 		"T is 'YYYY-MM-DD HH:MM[:SS[.mmm]]' (local time, or UTC with --utc or a final Z),\n"
 		"@EPOCH_SECONDS[.mmm], or +N[ms|s|m|h] after the container's start.\n"
 		CONTAINER_ARG "\n"

@@ -156,8 +156,16 @@ static int from_file(struct qctx *ctx, const bson_t *d, void *data)
 			BSON_APPEND_UTF8(lastev(c)->json, "path", path);
 		return r;
 	}
-	snprintf(det, sizeof(det), "%s fd %lld", path, (long long)fd);
-	r = add(c, doc_date(d, "open"), TK_OPEN, pid, w ? "write-open" : "open", det, proc);
+	if (doc_bool(d, SCHEMA_F_INHERITED)) { /* issue 17: got at fork, "open" is the fork */
+		const char *from = doc_str(d, SCHEMA_F_INHERITED_FROM);
+
+		snprintf(det, sizeof(det), "%s fd %lld from %s", path, (long long)fd,
+			 from ? from : "?");
+		r = add(c, doc_date(d, "open"), TK_OPEN, pid, "inherited", det, proc);
+	} else {
+		snprintf(det, sizeof(det), "%s fd %lld", path, (long long)fd);
+		r = add(c, doc_date(d, "open"), TK_OPEN, pid, w ? "write-open" : "open", det, proc);
+	}
 	if (r == 0 && c->n > before) {
 		BSON_APPEND_UTF8(lastev(c)->json, "path", path);
 		BSON_APPEND_INT64(lastev(c)->json, "fd", fd);
