@@ -88,10 +88,8 @@ static const char *const lineage_write_syscalls[] = {
  * so the frequent F_GETFL/F_SETFL/locking calls cost nothing: F_DUPFD and F_DUPFD_CLOEXEC
  * make aliases, F_SETFD changes FD_CLOEXEC (which decides what an execve closes).
  * bench/driver.py writes the same rules for auditd. */
-static const struct {
-	const char *name;
-	int cmd;
-} lineage_fcntl_cmds[] = { { "F_DUPFD", 0 }, { "F_DUPFD_CLOEXEC", 1030 }, { "F_SETFD", 2 } };
+static const int lineage_fcntl_cmds[] = { 0 /* F_DUPFD */, 1030 /* F_DUPFD_CLOEXEC */,
+					  2 /* F_SETFD */ };
 static const char *const lineage_fcntl_syscalls[] = { "fcntl", "fcntl64" };
 
 static int set_err(char *err, size_t errlen, int r, const char *fmt, ...) PRINTF_FMT(4, 5);
@@ -341,7 +339,7 @@ static int add_syscall_rules(struct audit_source *src, const char *arch, char *e
 
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(lineage_fcntl_cmds); i++)
 		r = add_exit_rule(src, arch, lineage_fcntl_syscalls,
-				  ARRAY_SIZE(lineage_fcntl_syscalls), lineage_fcntl_cmds[i].cmd, err,
+				  ARRAY_SIZE(lineage_fcntl_syscalls), lineage_fcntl_cmds[i], err,
 				  errlen);
 	return r;
 }

@@ -432,10 +432,10 @@ static void put_fd_ops(struct builder *b, const char *syscall, const uint64_t *r
 		else if (!syscall[3] && ok)
 			b->ok &= bson_append_int64(b->doc, SCHEMA_F_NEW_FD, -1, exitv);
 		if (syscall[3] == '3' && have[2]) {
-			cloexec = regs[2] & o_cloexec;
-			names[n++] = "O_CLOEXEC";
-			put_name_array(b, SCHEMA_F_FLAGS, names, cloexec ? n : 0,
-				       regs[2] & ~o_cloexec);
+			if (regs[2] & o_cloexec)
+				names[n++] = "O_CLOEXEC";
+			cloexec = n > 0;
+			put_name_array(b, SCHEMA_F_FLAGS, names, n, regs[2] & ~o_cloexec);
 		}
 		b->ok &= bson_append_bool(b->doc, SCHEMA_F_CLOEXEC, -1, cloexec);
 	} else if (!strcmp(syscall, "fcntl") || !strcmp(syscall, "fcntl64")) {
