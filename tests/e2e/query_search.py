@@ -45,11 +45,11 @@ class Follow:
         for line in self.p.stdout:
             self.lines.append((time.time(), line.rstrip("\n")))
 
-    def wait_for(self, text, timeout):
+    def wait_for(self, text, timeout, also=None):
         deadline = time.time() + timeout
         while time.time() < deadline:
             for t, line in self.lines:
-                if text in line:
+                if text in line and (also is None or also in line):
                     return t, line
             time.sleep(0.05)
         return None, None
@@ -88,8 +88,20 @@ sf = Follow("search", "--follow", "--container", cid_a[:12], "--path", "/tmp/fol
 time.sleep(3)  # they find the end of the session (seq walk) before the exec
 t_exec = time.time()
 docker("exec", cid_a, "sh", "-c", "echo hi > /tmp/followed.txt")
-t_line, line = tl.wait_for('"write-open"', 30)
-s_line, sline = sf.wait_for("/tmp/followed.txt", 30)
+# when the listener's document reached the store (pymongo): the follow's own latency is
+# measured from there; event time -> store is the listener's (it queues under load)
+d = db(DB)
+sid = d.sessions.find_one()["_id"]
+t_store = None
+deadline = time.time() + 120
+while time.time() < deadline and t_store is None:
+    if d.events.find_one({"session": sid, "container": cid_a, "paths.name": "/tmp/followed.txt"}):
+        t_store = time.time()
+    else:
+        time.sleep(0.05)
+check(t_store is not None, "the listener stored the docker exec's open")
+t_line, line = tl.wait_for('"write-open"', 60, also="/tmp/followed.txt")
+s_line, sline = sf.wait_for("/tmp/followed.txt", 60)
 check(t_line is not None, "timeline --follow printed the docker exec's write")
 check(s_line is not None, f"search --follow printed the docker exec's write ({sline})")
 if t_line is not None:
@@ -98,12 +110,14 @@ if t_line is not None:
     import datetime
     ev_s = datetime.datetime.fromisoformat(ev_ts.replace("Z", "+00:00")).timestamp()
     lat_event = t_line - ev_s
-    print(f"follow latency: event ts -> line {lat_event:.3f} s; docker exec start -> line "
-          f"{t_line - t_exec:.3f} s")
-    check(lat_event < 2.5, f"timeline --follow line within ~2 s of the event ({lat_event:.3f} s)")
+    lat_follow = t_line - t_store if t_store else 99
+    print(f"follow latency: stored -> line {lat_follow:.3f} s; event ts -> stored "
+          f"{(t_store or 0) - ev_s:.3f} s (listener); docker exec start -> line {t_line - t_exec:.3f} s")
+    check(lat_follow < 2.0, f"timeline --follow line within 2 s of the document's arrival "
+          f"({lat_follow:.3f} s)")
     check(ev.get("container") == cid_a and ev.get("what") == "write-open",
           f"the line has the container and what happened ({ev.get('container')}, {ev.get('what')})")
-    check("echo hi" in (ev.get("process") or "") or "sh" in (ev.get("process") or ""),
+    check("echo hi" in (ev.get("process") or ""),
           f"the line names the process ({ev.get('process')})")
 if s_line is not None:
     print("search --follow:", sline)
@@ -121,8 +135,6 @@ docker("kill", cid_a, check=False)
 docker("rm", cid_a, cid_b)
 time.sleep(1.5)
 L.stop()
-d = db(DB)
-sid = d.sessions.find_one()["_id"]
 hexid = str(sid)
 
 # ---- unfiltered session: guidance ----
