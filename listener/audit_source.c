@@ -25,7 +25,9 @@
 #define MAX_RULES (2 * AUDIT_SOURCE_MAX_EXCLUDE + 4 * AUDIT_SOURCE_MAX_SCOPE + 64)
 /* Datagrams taken per recvmmsg(): one syscall for a burst instead of one per record. */
 #define RECV_BATCH 32
-#define RECV_BUF_SIZE (MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)
+/* NLMSG_ALIGNed, so that every buf[i] can be read as a struct nlmsghdr (UBSan: the unaligned
+ * size made every odd buffer misaligned) */
+#define RECV_BUF_SIZE NLMSG_ALIGN(MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64)
 
 /* libaudit keeps rule-building state in these globals (exported, not declared); auditctl sets
  * and resets them around each rule, and "key=" is refused unless a syscall was added. */
@@ -59,7 +61,7 @@ struct audit_source {
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_nl from[RECV_BATCH];
-	char buf[RECV_BATCH][RECV_BUF_SIZE];
+	char buf[RECV_BATCH][RECV_BUF_SIZE] __attribute__((aligned(8)));
 };
 
 /* The main rule of each arch (bench/driver.py reads this list to give auditd the same). */
