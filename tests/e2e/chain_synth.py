@@ -9,6 +9,8 @@ import atexit
 import datetime
 import hashlib
 import os
+import signal
+import sys
 import struct
 import subprocess
 
@@ -20,6 +22,8 @@ from lib import URI, check, db, finish
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
 DB = f"lineage_test_chain_synth_{os.getpid()}"
 COLLS = ["events", "proc_events", "snapshot"]
+# meson's timeout sends SIGTERM: still drop the database (atexit)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 d = db(DB)
 atexit.register(lambda: d.client.drop_database(DB))
 
