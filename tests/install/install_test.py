@@ -44,7 +44,9 @@ def layout(dest):
     print("installed:\n  " + "\n  ".join(files))
     want = (["bin/lineage-listener", "bin/lineage-filter", "bin/lineage-query",
              "libexec/lineage-store-init", "share/lineage/lineage.conf.sample",
-             "share/lineage/store-gin.sql"] + ["lib/systemd/system/" + u for u in UNITS] +
+             "share/lineage/store-gin.sql",
+             "share/bash-completion/completions/lineage-query"] +
+            ["lib/systemd/system/" + u for u in UNITS] +
             ["share/man/" + p for p in PAGES])
     for w in want:
         check(w in files, f"{w} installed")
