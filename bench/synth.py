@@ -26,9 +26,9 @@ kernel sent a CWD record: execve, openat), a0..a3, fd, flags, paths[{name, abs (
 only), nametype, inode, dev, mode}], argc/argv (execve), proctitle (not on an execve whose argv
 says it), types, container; arch, tty and key only when they differ from the sessions
 document's `defaults`, host only in the sessions document; proc_events ts, ts_ns, cpu,
-cn_seq, what and the what's fields. SHAPE below says which per-document fields are on. --role tags the session
-(synth.role) so that a benchmark can tell its background sessions ("other") from the one it
-measures.
+cn_seq, what and the what's fields. SHAPE below says which per-document fields are on.
+--role tags the session (synth.role) so that a benchmark can tell its background sessions
+("other") from the one it measures; synth.shape names the listener commit followed.
 
   python3 bench/synth.py --events 100000 --db lineage_bench_scale_100000
 prints one JSON line: {"session": ..., "events": ..., "proc_events": ..., "processes": ...,
