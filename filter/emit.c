@@ -19,12 +19,23 @@
  * document has at most 4 such arrays plus bounded fields. */
 #define ARRAY_SOFT_MAX (3u << 20)
 
-static bool array_full(const bson_t *arr, bool *truncated)
+/* A container's `tree` is a summary (the processes collection has every process and is what
+ * lineage-query's tree reads): kept small, since every read of a session's containers (their
+ * list, resolving an id prefix) decodes it, and a MongoDB-wire server like FerretDB pays per
+ * field (store_scale: 3 MiB trees made resolving a container take seconds). */
+#define TREE_SOFT_MAX (256u << 10)
+
+static bool array_over(const bson_t *arr, uint32_t max, bool *truncated)
 {
-	if (arr->len <= ARRAY_SOFT_MAX)
+	if (arr->len <= max)
 		return false;
 	*truncated = true;
 	return true;
+}
+
+static bool array_full(const bson_t *arr, bool *truncated)
+{
+	return array_over(arr, ARRAY_SOFT_MAX, truncated);
 }
 
 static void put_truncated(bson_t *d, const char *name, bool truncated)
@@ -205,7 +216,7 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	cut = false;
 	/* breadth first: what a cut leaves out is the deepest part */
 	bson_append_array_begin(d, "tree", -1, &arr);
-	for (size_t k = 0; k < c->ntree && !array_full(&arr, &cut); k++) {
+	for (size_t k = 0; k < c->ntree && !array_over(&arr, TREE_SOFT_MAX, &cut); k++) {
 		const struct m_proc *p = &m->procs[c->tree[k]];
 		const struct m_exec *x = p->nexecs ? &p->execs[p->nexecs - 1] : NULL;
 

@@ -93,6 +93,13 @@ int q_store_error(struct qctx *ctx, int r, const char *what, const char *msg)
 int q_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
 	   int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data)
 {
+	return q_each_proj(ctx, coll, filter, sort, NULL, fn, data);
+}
+
+int q_each_proj(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
+		const bson_t *projection,
+		int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data)
+{
 	struct store_cursor *cur = NULL;
 	bson_t opts = BSON_INITIALIZER;
 	const bson_t *doc;
@@ -101,6 +108,8 @@ int q_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_
 
 	if (sort)
 		BSON_APPEND_DOCUMENT(&opts, "sort", sort);
+	if (projection)
+		BSON_APPEND_DOCUMENT(&opts, "projection", projection);
 	r = store_find(ctx->st, coll, filter, &opts, &cur, err, sizeof(err));
 	if (r < 0)
 		goto out_err;

@@ -64,6 +64,11 @@ int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
 void q_filter_command(const struct qctx *ctx, const char *hex, char *buf, size_t len);
 int q_run_filter(struct qctx *ctx, const char *hex);
 
+/* The same with a projection (NULL: whole documents): fn sees only those fields. */
+int q_each_proj(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
+		const bson_t *projection,
+		int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
+
 /* Resolve the session of ctx->args (--session ID|prefix, --last or default: latest) into
  * *ret. 0, or negative with ctx->err/status set (QEXIT_NOT_FOUND when none matches or a
  * prefix is ambiguous). */

@@ -214,13 +214,16 @@ int q_resolve_container(struct qctx *ctx, const bson_oid_t *session, const char 
 {
 	char coll[SCHEMA_OUT_NAME_MAX];
 	struct idlist l = { 0 };
-	bson_t filter = BSON_INITIALIZER;
+	bson_t filter = BSON_INITIALIZER, proj = BSON_INITIALIZER;
 	char *id;
 	int r;
 
+	/* only what matching needs: a container's tree can be large */
+	BSON_APPEND_INT32(&proj, SCHEMA_F_CONTAINER, 1);
+	BSON_APPEND_INT32(&proj, "name", 1);
 	r = q_out_coll(ctx, session, SCHEMA_CONTAINERS, coll);
 	if (r == 0)
-		r = q_each(ctx, coll, &filter, NULL, add_container, &l);
+		r = q_each_proj(ctx, coll, &filter, NULL, &proj, add_container, &l);
 	if (r < 0)
 		goto out;
 	r = q_match_container((const char *const *)l.ids, (const char *const *)l.names, l.n, arg);
@@ -245,6 +248,7 @@ int q_resolve_container(struct qctx *ctx, const bson_oid_t *session, const char 
 	r = 0;
 out:
 	bson_destroy(&filter);
+	bson_destroy(&proj);
 	idlist_release(&l);
 	return r;
 }

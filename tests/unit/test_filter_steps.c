@@ -389,7 +389,7 @@ static void test_emit_caps(void **state)
 	assert_true(bson_iter_init_find(&it, &d, "tree") && bson_iter_recurse(&it, &sub));
 	for (n = 0; bson_iter_next(&sub); n++)
 		;
-	assert_true(n > 10000 && n < N);
+	assert_true(n > 500 && n < N); /* the tree stops at 256 KiB (emit.c TREE_SOFT_MAX) */
 	assert_false(bson_iter_init_find(&it, &d, "exec_roots_truncated"));
 	bson_destroy(&d);
 
