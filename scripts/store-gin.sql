@@ -7,7 +7,9 @@
 -- table with a `_jsonb` column, adds `USING gin ((_jsonb->'f') jsonb_path_ops)` beside it, so
 -- every index any lineage database or collection asks for (and `_id`, which FerretDB indexes at
 -- collection creation) serves the queries. Dotted fields are pushed down as `#>` and are left
--- alone. The GIN indexes are invisible to listIndexes and go with their table when FerretDB
+-- alone. Fields lineage reads only by range or order (ts, seq, started_at, start, open:
+-- FerretDB pushes no range down, so a GIN index on them would serve nothing) get none: every
+-- GIN index costs each insert. The GIN indexes are invisible to listIndexes and go with their table when FerretDB
 -- drops the collection.
 
 CREATE OR REPLACE FUNCTION lineage_gin_for_ferretdb_index() RETURNS event_trigger
@@ -38,6 +40,7 @@ BEGIN
 			field := substring(expr FROM '^\(?_jsonb -> ''((?:[^'']|'''')+)''::text\)?$');
 			CONTINUE WHEN field IS NULL;
 			field := replace(field, '''''', '''');
+			CONTINUE WHEN field IN ('ts', 'seq', 'started_at', 'start', 'open');
 			gin_name := left(idx.tbl, 40) || '_' || left(md5(field), 12) || '_gin';
 			EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((_jsonb -> %L) jsonb_path_ops)',
 				       gin_name, idx.nsp, idx.tbl, field);
