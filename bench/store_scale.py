@@ -272,9 +272,14 @@ def pg_index_scans(dbname):
 
 
 def scans_delta(before, after):
+    """Index scans between two readings; a counter that went down means someone reset the
+    statistics meanwhile (another run's pg_stat_reset): then the delta is unknown."""
     if before is None or after is None:
         return None
-    return {k: v - before.get(k, 0) for k, v in sorted(after.items()) if v - before.get(k, 0)}
+    d = {k: v - before.get(k, 0) for k, v in sorted(after.items()) if v - before.get(k, 0)}
+    if any(v < 0 for v in d.values()):
+        return {"statistics reset meanwhile": 0}
+    return d
 
 
 def pg_table_sizes(dbname):
