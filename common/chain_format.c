@@ -16,6 +16,7 @@ static const char *const coll_names[CHAINFMT_NCOLL] = {
 	[CHAINFMT_EVENTS] = SCHEMA_EVENTS,
 	[CHAINFMT_PROC_EVENTS] = SCHEMA_PROC_EVENTS,
 	[CHAINFMT_SNAPSHOT] = SCHEMA_SNAPSHOT,
+	[CHAINFMT_CONTAINER_FACTS] = SCHEMA_CONTAINER_FACTS, /* raw evidence too (issue 17) */
 };
 
 int chainfmt_coll_code(const char *collection)

@@ -25,7 +25,8 @@
 #define CHAINFMT_ALGO "sha256"
 
 /* Collection codes in a link's members: the chained collections. */
-enum { CHAINFMT_EVENTS = 0, CHAINFMT_PROC_EVENTS = 1, CHAINFMT_SNAPSHOT = 2, CHAINFMT_NCOLL = 3 };
+enum { CHAINFMT_EVENTS = 0, CHAINFMT_PROC_EVENTS = 1, CHAINFMT_SNAPSHOT = 2,
+       CHAINFMT_CONTAINER_FACTS = 3, CHAINFMT_NCOLL = 4 };
 
 /* Code of a collection name, or -ENOENT for a collection the chain does not cover. */
 int chainfmt_coll_code(const char *collection);

@@ -21,7 +21,7 @@ from lib import URI, check, db, finish
 
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
 DB = f"lineage_test_chain_synth_{os.getpid()}"
-COLLS = ["events", "proc_events", "snapshot"]
+COLLS = ["events", "proc_events", "snapshot", "container_facts"]
 # meson's timeout sends SIGTERM: still drop the database (atexit)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 d = db(DB)

@@ -29,7 +29,7 @@ QUERY = os.environ.get("QUERY", "build/query/lineage-query")
 FILTER = os.environ.get("FILTER", "build/filter/lineage-filter")
 DB = f"lineage_test_chain_{os.getpid()}"
 RAW = CodecOptions(document_class=RawBSONDocument)
-COLLS = ["events", "proc_events", "snapshot"]  # chain_format.h codes 0, 1, 2
+COLLS = ["events", "proc_events", "snapshot", "container_facts"]  # chain_format.h codes 0..3
 
 # meson's timeout sends SIGTERM: still drop the database (atexit)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

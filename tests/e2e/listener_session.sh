@@ -16,9 +16,11 @@ kill -TERM $pid
 wait $pid || { cat "$tmp/listener.err" >&2; fail "listener exited non-zero after SIGTERM"; }
 cat "$tmp/listener.err" >&2
 python3 - "$db" <<'PY' || fail "sessions document check failed"
-import sys
+import os, sys
 from pymongo import MongoClient
-c = MongoClient("mongodb://%2Frun%2Flineage%2Fmongodb.sock", serverSelectionTimeoutMS=3000)
+# the store the listener used: its default, $LINEAGE_MONGODB_URI, else the built-in one
+c = MongoClient(os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock"),
+                serverSelectionTimeoutMS=3000)
 docs = list(c[sys.argv[1]].sessions.find())
 assert len(docs) == 1, docs
 d = docs[0]
