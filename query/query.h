@@ -25,6 +25,7 @@ struct qctx {
 	bool color;          /* colour the text output (term_color) */
 	char err[1024];      /* reason of the last failure, for main.c to print */
 	int status;          /* QEXIT_* chosen by the failing step */
+	bool integrity_warned; /* the evidence warning of q_out_coll was printed */
 };
 
 /* Field readers: NULL / FMT_NO_TIME / dflt when the field is absent, null or of another

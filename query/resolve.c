@@ -161,6 +161,36 @@ out:
 	return r;
 }
 
+/* Issue 21: the filter wrote the evidence chain's verdict beside its output; say on stderr,
+ * once, when what the query reads comes from evidence that did not verify. "ok", "recording"
+ * and "unchained" (recorded without a chain) are not warned about. */
+static void warn_integrity(struct qctx *ctx, const bson_t *d)
+{
+	bson_iter_t it, st, su;
+	const char *status = NULL, *summary = NULL;
+	char hex[25];
+
+	if (ctx->integrity_warned || !bson_iter_init(&it, d))
+		return;
+	if (bson_iter_find_descendant(&it, SCHEMA_F_FILTER "." SCHEMA_F_FILTER_INTEGRITY "."
+				      SCHEMA_F_INTEGRITY_STATUS, &st) && BSON_ITER_HOLDS_UTF8(&st))
+		status = bson_iter_utf8(&st, NULL);
+	if (!status || !strcmp(status, "ok") || !strcmp(status, "recording") ||
+	    !strcmp(status, "unchained"))
+		return;
+	if (bson_iter_init(&it, d) &&
+	    bson_iter_find_descendant(&it, SCHEMA_F_FILTER "." SCHEMA_F_FILTER_INTEGRITY "."
+				      SCHEMA_F_INTEGRITY_SUMMARY, &su) && BSON_ITER_HOLDS_UTF8(&su))
+		summary = bson_iter_utf8(&su, NULL);
+	bson_oid_to_string(&ctx->session, hex);
+	if (bson_iter_init_find(&it, d, SCHEMA_F_ID) && BSON_ITER_HOLDS_OID(&it))
+		bson_oid_to_string(bson_iter_oid(&it), hex);
+	fprintf(stderr, "lineage-query: warning: the evidence of session %s does not verify (%s%s%s); "
+		"see `lineage-query verify %s`\n", hex, status, summary ? ": " : "",
+		summary ? summary : "", hex);
+	ctx->integrity_warned = true;
+}
+
 static int out_name(struct qctx *ctx, const bson_t *d, void *data)
 {
 	struct { const char *kind; char *buf; bool found; } *o = data;
@@ -170,8 +200,8 @@ static int out_name(struct qctx *ctx, const bson_t *d, void *data)
 	    bson_iter_recurse(&it, &f) && bson_iter_find(&f, o->kind) && BSON_ITER_HOLDS_UTF8(&f)) {
 		snprintf(o->buf, SCHEMA_OUT_NAME_MAX, "%s", bson_iter_utf8(&f, NULL));
 		o->found = true;
+		warn_integrity(ctx, d);
 	}
-	(void)ctx;
 	return 0;
 }
 

@@ -162,10 +162,20 @@ fs = d.sessions.find_one({"_id": oid}).get("filter", {}).get("integrity", {})
 check(fp.returncode == 0 and fs.get("status") == "TAMPERED" and "evidence chain" in fp.stderr,
       f"the filter runs on a tampered session, warns and records the verdict ({fp.returncode}, "
       f"{fs})")
+# and a query on that output says so (stderr), once, and still answers
+qp = subprocess.run([QUERY, "--uri", URI, "--db", DB, "containers", "--session", sid],
+                    capture_output=True, text=True)
+check(qp.returncode == 0 and qp.stderr.count("does not verify (TAMPERED") == 1,
+      f"a query on the tampered session's output warns once ({qp.returncode}, {qp.stderr[-300:]!r})")
 d.events.delete_one({"_id": victim})
 events.insert_one(orig)  # the original bytes back
 rc, out = verify(sid)
 check(rc == 0, "restored with its original bytes, the session verifies again")
+subprocess.run([FILTER, "--uri", URI, "--db", DB, "--session", sid, "-q"], capture_output=True)
+qp = subprocess.run([QUERY, "--uri", URI, "--db", DB, "containers", "--session", sid],
+                    capture_output=True, text=True)
+check(qp.returncode == 0 and "does not verify" not in qp.stderr,
+      f"re-filtered after the restore, the query warns no more ({qp.stderr[-300:]!r})")
 
 # 2. delete one event
 seq = int(victim.split(":")[1])
