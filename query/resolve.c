@@ -185,9 +185,9 @@ static void warn_integrity(struct qctx *ctx, const bson_t *d)
 	bson_oid_to_string(&ctx->session, hex);
 	if (bson_iter_init_find(&it, d, SCHEMA_F_ID) && BSON_ITER_HOLDS_OID(&it))
 		bson_oid_to_string(bson_iter_oid(&it), hex);
-	fprintf(stderr, "lineage-query: warning: the evidence of session %s does not verify (%s%s%s); "
-		"see `lineage-query verify %s`\n", hex, status, summary ? ": " : "",
-		summary ? summary : "", hex);
+	/* the summary starts with the status ("TAMPERED: 1 altered, ...") */
+	fprintf(stderr, "lineage-query: warning: the evidence of session %s does not verify (%s); "
+		"see `lineage-query verify %s`\n", hex, summary ? summary : status, hex);
 	ctx->integrity_warned = true;
 }
 
