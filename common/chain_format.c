@@ -3,6 +3,8 @@
 #include "chain_format.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,26 +35,60 @@ const char *chainfmt_coll_name(int code)
 }
 
 /* The algorithm fetched once per thread (OpenSSL 3's implicit fetch in SHA256() costs
- * about as much as hashing the document), and a context reused for every digest. The
- * context of a thread that exits is not freed: the listener's threads live as long as the
- * process, and a verifier is one thread. */
-static _Thread_local EVP_MD *tl_md;
-static _Thread_local EVP_MD_CTX *tl_ctx;
-static _Thread_local bool tl_ready;
+ * about as much as hashing the document), and a context reused for every digest. They hang
+ * on a thread-specific key whose destructor frees them when the thread exits (the listener's
+ * reader threads end before the process does: LeakSanitizer saw their contexts otherwise). */
+struct tl_digest {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+	bool ready;
+};
+
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+static bool tl_key_ok;
+
+static void tl_free(void *p)
+{
+	struct tl_digest *t = p;
+
+	EVP_MD_CTX_free(t->ctx);
+	EVP_MD_free(t->md);
+	free(t);
+}
+
+static void tl_key_make(void)
+{
+	tl_key_ok = pthread_key_create(&tl_key, tl_free) == 0;
+}
 
 static EVP_MD_CTX *ctx_begin(void)
 {
-	if (!tl_md && !(tl_md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+	struct tl_digest *t;
+
+	pthread_once(&tl_once, tl_key_make);
+	if (!tl_key_ok)
 		return NULL;
-	if (!tl_ctx && !(tl_ctx = EVP_MD_CTX_new()))
+	t = pthread_getspecific(tl_key);
+	if (!t) {
+		if (!(t = calloc(1, sizeof(*t))))
+			return NULL;
+		if (pthread_setspecific(tl_key, t) != 0) {
+			free(t);
+			return NULL;
+		}
+	}
+	if (!t->md && !(t->md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		return NULL;
+	if (!t->ctx && !(t->ctx = EVP_MD_CTX_new()))
 		return NULL;
 	/* NULL reuses the digest already set and its provider context (no reallocation) */
-	if (!EVP_DigestInit_ex2(tl_ctx, tl_ready ? NULL : tl_md, NULL)) {
-		tl_ready = false;
+	if (!EVP_DigestInit_ex2(t->ctx, t->ready ? NULL : t->md, NULL)) {
+		t->ready = false;
 		return NULL;
 	}
-	tl_ready = true;
-	return tl_ctx;
+	t->ready = true;
+	return t->ctx;
 }
 
 static int ctx_end(EVP_MD_CTX *c, uint8_t out[CHAINFMT_DIGEST_LEN])
