@@ -1,5 +1,6 @@
 """lib.py — helpers for lineage's end-to-end tests: run the real listener (root, real audit
 and proc connector), real docker containers, and read the real database with pymongo."""
+import atexit
 import os
 import fcntl
 import signal
@@ -82,6 +83,11 @@ class Listener:
         self.lock_audit()
         self.err = open(self.errpath, "w")
         self.proc = subprocess.Popen(self.args, stderr=self.err, stdout=subprocess.DEVNULL)
+        # a test that dies (an exception, meson's timeout) must not leave its listener owning
+        # audit after the lock is gone: every later listener would fail to start
+        atexit.register(self._stop_at_exit, self.proc)
+        # meson's timeout sends SIGTERM: exit through atexit, not straight away
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -99,6 +105,16 @@ class Listener:
         if not keep_lock:
             self.release()
         return rc
+
+    @staticmethod
+    def _stop_at_exit(proc):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def log(self):
         with open(self.errpath) as f:
