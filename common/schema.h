@@ -20,6 +20,7 @@
 #define SCHEMA_PROCESSES "processes"
 #define SCHEMA_CONTAINERS "containers"
 #define SCHEMA_FILES "files"
+#define SCHEMA_SEARCH "search" /* issue 20: the search index of the others (search_format.h) */
 /* "<kind>.<24 hex>.<gen>": at most 10 + 1 + 24 + 1 + 20 + NUL */
 #define SCHEMA_OUT_NAME_MAX 64
 #define SCHEMA_OUT_FMT "%s.%s.%lld"
@@ -38,7 +39,8 @@
 #define SCHEMA_F_COUNTERS "counters"
 /* {arch, tty, key}: what an event that leaves these out had (listener/event_doc.h) */
 #define SCHEMA_F_DEFAULTS "defaults"
-/* written by the filter: {gen, at, processes, containers, files (collection names), counts} */
+/* written by the filter: {gen, at, processes, containers, files, search (collection names),
+ * counts}; sessions filtered before issue 20's index have no `search` */
 #define SCHEMA_F_FILTER "filter"
 #define SCHEMA_F_FILTER_GEN "gen"
 #define SCHEMA_F_FILTER_AT "at"
@@ -57,6 +59,13 @@
 /* --- filter output -------------------------------------------------------------------------- */
 #define SCHEMA_F_PROC_KEY "key" /* processes: "pid@start" */
 #define SCHEMA_F_PATH "path"	/* files */
+/* search: {_id, session, what, part, n, data}: part 0, 1, … of what's index, n records */
+#define SCHEMA_F_SEARCH_WHAT "what"
+#define SCHEMA_SEARCH_PATHS "paths" /* distinct files.path */
+#define SCHEMA_SEARCH_PROCS "procs" /* every exec of processes: key, exe, argv */
+#define SCHEMA_F_SEARCH_PART "part"
+#define SCHEMA_F_SEARCH_N "n"
+#define SCHEMA_F_SEARCH_DATA "data" /* binary (subtype 0), search_format.h */
 
 /* --- issue 17: fd aliases and runtime closes ------------------------------------------------ */
 /* events: decoded by the listener for dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC,

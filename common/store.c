@@ -411,6 +411,10 @@ int store_create_output_indexes(struct store *st, const char *kind, const char *
 	}, files[] = {
 		{ SCHEMA_FILES, "container_path", { SCHEMA_F_CONTAINER, SCHEMA_F_PATH }, false },
 		{ SCHEMA_FILES, "process", { "process" }, false },
+		/* search by path alone: a compound index serves only its prefix on MongoDB */
+		{ SCHEMA_FILES, "path", { SCHEMA_F_PATH }, false },
+	}, search[] = {
+		{ SCHEMA_SEARCH, "what_part", { SCHEMA_F_SEARCH_WHAT, SCHEMA_F_SEARCH_PART }, false },
 	};
 
 	if (strcmp(kind, SCHEMA_PROCESSES) == 0)
@@ -419,6 +423,8 @@ int store_create_output_indexes(struct store *st, const char *kind, const char *
 		return create_defs(st, conts, ARRAY_SIZE(conts), coll, err, errlen);
 	if (strcmp(kind, SCHEMA_FILES) == 0)
 		return create_defs(st, files, ARRAY_SIZE(files), coll, err, errlen);
+	if (strcmp(kind, SCHEMA_SEARCH) == 0)
+		return create_defs(st, search, ARRAY_SIZE(search), coll, err, errlen);
 	set_err(err, errlen, "no output indexes for kind %s%s", kind, "");
 	return -EINVAL;
 }

@@ -9,6 +9,7 @@
 #include "emit.h"
 #include "integrity.h"
 #include "schema.h"
+#include "search_index.h"
 #include "store.h"
 
 #define BATCH 1000
@@ -98,6 +99,11 @@ static void put_head(bson_t *d, const bson_oid_t *session, const char *host, con
 static const char *const parent_src[] = { NULL, "fork", "snapshot", "audit-clone", "audit-ppid" };
 static const char *const exit_src[] = { NULL, "proc_connector", "audit" };
 static const char *const entry_name[] = { NULL, "init", "exec" };
+
+const char *emit_entry_name(const struct m_proc *p)
+{
+	return entry_name[p->entry];
+}
 
 void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session,
 		      const char *host, bson_t *d)
@@ -297,7 +303,9 @@ void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 	emit_file_aliases(m, f, d);
 }
 
-static const char *const output_kinds[3] = { SCHEMA_PROCESSES, SCHEMA_CONTAINERS, SCHEMA_FILES };
+#define NKINDS 4
+static const char *const output_kinds[NKINDS] = { SCHEMA_PROCESSES, SCHEMA_CONTAINERS, SCHEMA_FILES,
+						   SCHEMA_SEARCH };
 
 typedef void (*build_fn)(const struct model *, size_t, const bson_oid_t *, const char *, bson_t *);
 
@@ -355,10 +363,10 @@ static int switch_output(struct store *st, const bson_oid_t *session, int64_t ge
 	BSON_APPEND_DOCUMENT_BEGIN(&set, SCHEMA_F_FILTER, &f);
 	BSON_APPEND_INT64(&f, SCHEMA_F_FILTER_GEN, gen);
 	BSON_APPEND_DATE_TIME(&f, SCHEMA_F_FILTER_AT, wall_ms());
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < NKINDS; i++)
 		BSON_APPEND_UTF8(&f, output_kinds[i], names[i]);
 	BSON_APPEND_DOCUMENT_BEGIN(&f, SCHEMA_F_FILTER_COUNTS, &c);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < NKINDS; i++)
 		BSON_APPEND_INT64(&c, output_kinds[i], (int64_t)counts[i]);
 	bson_append_document_end(&f, &c);
 	bson_append_document_end(&set, &f);
@@ -374,7 +382,7 @@ static int switch_output(struct store *st, const bson_oid_t *session, int64_t ge
 static int drop_other_outputs(struct store *st, const char *hex, char keep[][SCHEMA_OUT_NAME_MAX],
 			      char *err, size_t errlen)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NKINDS; i++) {
 		char prefix[SCHEMA_OUT_NAME_MAX], **names = NULL;
 		size_t n = 0;
 		int r;
@@ -399,8 +407,8 @@ int emit_session(struct store *st, const struct model *m, const bson_oid_t *sess
 		 const char *host, struct emit_result *ret, char *err, size_t errlen)
 {
 	static const build_fn build[3] = { emit_process_doc, emit_container_doc, emit_file_doc };
-	const size_t counts[3] = { m->nprocs, m->nconts, m->nfiles };
-	char hex[25], names[3][SCHEMA_OUT_NAME_MAX];
+	size_t counts[NKINDS] = { m->nprocs, m->nconts, m->nfiles, 0 };
+	char hex[25], names[NKINDS][SCHEMA_OUT_NAME_MAX];
 	int64_t gen = wall_ms(); /* unique per run and increasing: names never collide */
 	int r = 0;
 
@@ -413,6 +421,11 @@ int emit_session(struct store *st, const struct model *m, const bson_oid_t *sess
 		if (r == 0)
 			r = store_create_output_indexes(st, output_kinds[i], names[i], err, errlen);
 	}
+	snprintf(names[3], sizeof(names[3]), SCHEMA_OUT_FMT, SCHEMA_SEARCH, hex, (long long)gen);
+	if (r == 0)
+		r = search_index_write(st, names[3], m, session, &counts[3], err, errlen);
+	if (r == 0)
+		r = store_create_output_indexes(st, SCHEMA_SEARCH, names[3], err, errlen);
 	if (r == 0)
 		r = switch_output(st, session, gen, names, counts, err, errlen);
 	if (r == 0)

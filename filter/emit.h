@@ -26,7 +26,11 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 		   const char *host, bson_t *doc);
 
-/* Replace session's processes, containers and files with those of m. host may be NULL.
+/* How p entered its container, as the documents say it: "init", "exec" or NULL. */
+const char *emit_entry_name(const struct m_proc *p);
+
+/* Replace session's processes, containers, files and search index (search_index.h) with
+ * those of m. host may be NULL.
  * On failure before the switch the previous output stays in place (the partial new
  * collections are dropped by the next run); a reader never sees a mix. */
 int emit_session(struct store *st, const struct model *m, const bson_oid_t *session,

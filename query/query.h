@@ -53,11 +53,16 @@ int q_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_
 	   int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
 
 /* The name of the collection that holds the filter's output of kind (SCHEMA_PROCESSES,
- * SCHEMA_CONTAINERS, SCHEMA_FILES) for session, read from the session document's `filter`
- * field, into buf. 0, or negative with ctx->err/status set: QEXIT_NOT_FOUND, with the
- * command to run, when the filter has not processed the session. */
+ * SCHEMA_CONTAINERS, SCHEMA_FILES, SCHEMA_SEARCH) for session, read from the session
+ * document's `filter` field, into buf. 0, or negative with ctx->err/status set:
+ * QEXIT_NOT_FOUND, with the command to run, when the filter has not processed the session. */
 int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
 	       char buf[SCHEMA_OUT_NAME_MAX]);
+
+/* The same without guidance or --filter: *found tells whether the session's filter output
+ * names kind (sessions filtered before a kind existed lack it). 0 or a store failure. */
+int q_out_coll_opt(struct qctx *ctx, const bson_oid_t *session, const char *kind,
+		   char buf[SCHEMA_OUT_NAME_MAX], bool *found);
 
 /* issue 20 (runfilter.c): the lineage-filter command line for session hex, with this
  * query's --uri (password hidden) and --db; and running it (--filter): 0 when it exited 0,

@@ -205,6 +205,20 @@ static int out_name(struct qctx *ctx, const bson_t *d, void *data)
 	return 0;
 }
 
+int q_out_coll_opt(struct qctx *ctx, const bson_oid_t *session, const char *kind,
+		   char buf[SCHEMA_OUT_NAME_MAX], bool *found)
+{
+	struct { const char *kind; char *buf; bool found; } o = { kind, buf, false };
+	bson_t filter = BSON_INITIALIZER;
+	int r;
+
+	BSON_APPEND_OID(&filter, SCHEMA_F_ID, session);
+	r = q_each(ctx, SCHEMA_SESSIONS, &filter, NULL, out_name, &o);
+	bson_destroy(&filter);
+	*found = o.found;
+	return r;
+}
+
 int q_out_coll(struct qctx *ctx, const bson_oid_t *session, const char *kind,
 	       char buf[SCHEMA_OUT_NAME_MAX])
 {

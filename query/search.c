@@ -7,11 +7,15 @@
  * With --path/--path-prefix/--path-glob/--written a hit is a file access (the filter's
  * `files`); otherwise a process (`processes`). Only equalities go to the server (FerretDB
  * over PostgreSQL pushes nothing else down): path, write, tgid, container id; the rest is
- * checked while streaming. Parents are looked up one by one by key (indexed equality) and
- * cached. --uid reads the raw events of the process (session + pid: indexed) because the
- * filter's documents carry no uid.
+ * checked while streaming. The filter's search index (SCHEMA_SEARCH, common/search_format.h)
+ * holds every process and every distinct path of the session: processes, parents and
+ * --exe/--argv are answered from it in memory, --path-prefix/--path-glob by reading only the
+ * matching paths; without one (sessions filtered before it) parents are looked up one by one
+ * by key (indexed equality) and the rest streams. --uid reads the raw events of the process
+ * (session + pid: indexed) because the filter's documents carry no uid.
  *
- * Owns the process cache (copies of processes documents) for one session at a time. */
+ * Owns the process cache (copies of processes documents, or documents made from the index)
+ * and the loaded index, for one session at a time. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,7 @@
 #include "query.h"
 #include "raw.h"
 #include "schema.h"
+#include "search_format.h"
 #include "store.h"
 #include "term.h"
 
@@ -39,18 +44,30 @@ struct search {
 	char hex[25];
 	char procs[SCHEMA_OUT_NAME_MAX], files[SCHEMA_OUT_NAME_MAX];
 	struct pent *cache[CACHE_BUCKETS];
+	struct pindex *pidx; /* the search index's processes (NULL: none, read documents) */
 	size_t hits;
 	bool header_done;
 };
 
-static size_t hash(const char *s)
+static size_t strhash(const char *s)
 {
 	size_t h = 5381;
 
 	for (; *s; s++)
 		h = h * 33 + (unsigned char)*s;
-	return h % CACHE_BUCKETS;
+	return h;
 }
+
+static size_t hash(const char *s)
+{
+	return strhash(s) % CACHE_BUCKETS;
+}
+
+/* the search index (below) */
+struct pidx_ent;
+static struct pidx_ent *pidx_slot(struct pindex *x, const char *key);
+static bson_t *pidx_doc(const struct pindex *x, const struct pidx_ent *e);
+static const char *pidx_key(const struct pidx_ent *e);
 
 static void cache_free(struct search *s)
 {
@@ -97,6 +114,10 @@ static struct pent *proc_get(struct search *s, const char *key, const bson_t *ha
 	}
 	if (have) {
 		e->doc = bson_copy(have);
+	} else if (s->pidx) {
+		const struct pidx_ent *x = pidx_slot(s->pidx, key);
+
+		e->doc = pidx_key(x) ? pidx_doc(s->pidx, x) : NULL;
 	} else {
 		BSON_APPEND_UTF8(&q, SCHEMA_F_PROC_KEY, key);
 		q_each(s->ctx, s->procs, &q, NULL, take_doc, &e->doc);
@@ -148,8 +169,46 @@ static void proc_label(const bson_t *d, char *buf, size_t len)
 		snprintf(buf, len, "{%s}", doc_str(d, "comm") ? doc_str(d, "comm") : "?");
 }
 
-/* Does some exec of d match --exe (exact path, or the last component when E has no '/')
- * and --argv (substring of the argv as one line)? */
+/* One exec (exe, argv) against --exe (exact path, or the last component of the exe or of
+ * argv[0] when E has no '/': busybox applets) and --argv (substring of the command line,
+ * quoted as printed or as plain words): sets what it matches. */
+static void exec_match(const struct qargs *a, const char *exe, const char *const *argv, size_t n,
+		       bool *exe_ok, bool *argv_ok)
+{
+	char line[4096];
+
+	if (a->exe && !*exe_ok && exe) {
+		const char *base = strrchr(exe, '/');
+
+		if (!strcmp(exe, a->exe) ||
+		    (!strchr(a->exe, '/') && base && !strcmp(base + 1, a->exe)))
+			*exe_ok = true;
+	}
+	if (a->exe && !*exe_ok && n > 0 && argv[0] && !strchr(a->exe, '/')) {
+		const char *b0 = strrchr(argv[0], '/');
+
+		if (!strcmp(b0 ? b0 + 1 : argv[0], a->exe))
+			*exe_ok = true;
+	}
+	if (a->argv_sub && !*argv_ok && n > 0) {
+		fmt_argv(argv, n, line, sizeof(line));
+		if (strstr(line, a->argv_sub)) {
+			*argv_ok = true;
+		} else {
+			/* also the unquoted words, so that 'a b' finds sh -c 'a b c' */
+			size_t pos = 0;
+
+			line[0] = '\0';
+			for (size_t i = 0; i < n && pos < sizeof(line); i++)
+				pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s%s",
+							i ? " " : "", argv[i] ? argv[i] : "");
+			if (strstr(line, a->argv_sub))
+				*argv_ok = true;
+		}
+	}
+}
+
+/* Does some exec of the processes document d match --exe and --argv? */
 static bool execs_match(const bson_t *d, const struct qargs *a)
 {
 	bson_iter_t it, arr;
@@ -160,12 +219,11 @@ static bool execs_match(const bson_t *d, const struct qargs *a)
 	if (!bson_iter_init_find(&it, d, "execs") || !BSON_ITER_HOLDS_ARRAY(&it) ||
 	    !bson_iter_recurse(&it, &arr))
 		return false;
-	while (bson_iter_next(&arr)) {
+	while (bson_iter_next(&arr) && !(exe_ok && argv_ok)) {
 		const uint8_t *b;
 		uint32_t l;
 		bson_t ex;
-		const char *exe, **argv = NULL;
-		char line[4096];
+		const char **argv = NULL;
 		int n;
 
 		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
@@ -173,38 +231,8 @@ static bool execs_match(const bson_t *d, const struct qargs *a)
 		bson_iter_document(&arr, &l, &b);
 		if (!bson_init_static(&ex, b, l))
 			continue;
-		exe = doc_str(&ex, "exe");
-		if (a->exe && exe) {
-			const char *base = strrchr(exe, '/');
-
-			if (!strcmp(exe, a->exe) ||
-			    (!strchr(a->exe, '/') && base && !strcmp(base + 1, a->exe)))
-				exe_ok = true;
-			/* busybox applets: argv[0] names what ran */
-		}
 		n = doc_strv(&ex, "argv", &argv);
-		if (a->exe && !exe_ok && n > 0 && argv[0] && !strchr(a->exe, '/')) {
-			const char *b0 = strrchr(argv[0], '/');
-
-			if (!strcmp(b0 ? b0 + 1 : argv[0], a->exe))
-				exe_ok = true;
-		}
-		if (a->argv_sub && n > 0) {
-			fmt_argv(argv, (size_t)n, line, sizeof(line));
-			if (strstr(line, a->argv_sub))
-				argv_ok = true;
-			else {
-				/* also the unquoted words, so that 'a b' finds sh -c 'a b c' */
-				size_t pos = 0;
-
-				line[0] = '\0';
-				for (int i = 0; i < n && pos < sizeof(line); i++)
-					pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s%s",
-								i ? " " : "", argv[i] ? argv[i] : "");
-				if (strstr(line, a->argv_sub))
-					argv_ok = true;
-			}
-		}
+		exec_match(a, doc_str(&ex, "exe"), argv, n > 0 ? (size_t)n : 0, &exe_ok, &argv_ok);
 		free(argv);
 	}
 	return exe_ok && argv_ok;
@@ -475,6 +503,436 @@ static int proc_hit(struct qctx *ctx, const bson_t *d, void *data)
 	return 0;
 }
 
+/* --- the filter's search index (issue 20, common/search_format.h) ---------------------------
+ * With an index, the session's processes are read once, as a few binary parts, into memory:
+ * --exe/--argv match them there, and every chain is built from them, so no hit costs a
+ * round trip per process (FerretDB answers an indexed equality in ~2-6 ms: a thousand hits
+ * made seconds). --path-prefix/--path-glob match the index's distinct paths, then read
+ * only those paths' accesses by indexed equality. Sessions filtered before the index, or a
+ * damaged index: the documents themselves, as before (one stream, one lookup per process). */
+#define INDEX_PATHS_MAX 4000 /* more candidate paths: one stream of files is cheaper */
+#define INDEX_ARGV_MAX 1024
+
+struct pidx_ent {
+	const char *key; /* into parts[part] */
+	size_t part, pos;
+};
+
+struct pindex {
+	uint8_t **parts;
+	size_t *lens, nparts;
+	struct pidx_ent *tab; /* open addressing on key */
+	size_t cap;
+	bool bad;
+};
+
+static void pidx_free(struct pindex *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->nparts; i++)
+		free(x->parts[i]);
+	free(x->parts);
+	free(x->lens);
+	free(x->tab);
+	free(x);
+}
+
+static int pidx_part(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct pindex *x = data;
+	const uint8_t *buf;
+	uint32_t len;
+	bson_subtype_t sub;
+	bson_iter_t it;
+	uint8_t **np, *copy;
+	size_t *nl;
+
+	(void)ctx;
+	if (!bson_iter_init_find(&it, d, SCHEMA_F_SEARCH_DATA) || !BSON_ITER_HOLDS_BINARY(&it)) {
+		x->bad = true;
+		return -ECANCELED;
+	}
+	bson_iter_binary(&it, &sub, &len, &buf);
+	np = realloc(x->parts, (x->nparts + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	x->parts = np;
+	nl = realloc(x->lens, (x->nparts + 1) * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	x->lens = nl;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, buf, len);
+	x->parts[x->nparts] = copy;
+	x->lens[x->nparts++] = len;
+	return 0;
+}
+
+static struct pidx_ent *pidx_slot(struct pindex *x, const char *key)
+{
+	size_t k = strhash(key) & (x->cap - 1);
+
+	while (x->tab[k].key && strcmp(x->tab[k].key, key))
+		k = (k + 1) & (x->cap - 1);
+	return &x->tab[k];
+}
+
+static const char *pidx_key(const struct pidx_ent *e)
+{
+	return e->key;
+}
+
+/* Hash every record's key; a record that does not decode makes the index unusable. */
+static int pidx_build(struct pindex *x)
+{
+	size_t n = 0;
+	struct search_proc p;
+	int k;
+
+	for (size_t i = 0; i < x->nparts; i++)
+		for (size_t pos = 0; (k = search_next_proc(x->parts[i], x->lens[i], &pos, &p)) == 1;)
+			n++;
+	for (x->cap = 64; x->cap < 2 * n + 2; x->cap *= 2)
+		;
+	x->tab = calloc(x->cap, sizeof(*x->tab));
+	if (!x->tab)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->nparts; i++) {
+		size_t pos = 0, at = 0;
+
+		while ((k = search_next_proc(x->parts[i], x->lens[i], &pos, &p)) == 1) {
+			struct pidx_ent *e = pidx_slot(x, p.key);
+
+			*e = (struct pidx_ent){ .key = p.key, .part = i, .pos = at };
+			at = pos;
+		}
+		if (k < 0)
+			x->bad = true;
+	}
+	return 0;
+}
+
+/* The session's process index into s->pidx (NULL when it has none or it is damaged). */
+static int pidx_load(struct search *s)
+{
+	struct qctx *ctx = s->ctx;
+	char coll[SCHEMA_OUT_NAME_MAX];
+	bson_t q = BSON_INITIALIZER, sort = BSON_INITIALIZER;
+	struct pindex *x;
+	bool found = false;
+	int r;
+
+	s->pidx = NULL;
+	r = q_out_coll_opt(ctx, &s->session, SCHEMA_SEARCH, coll, &found);
+	if (r < 0 || !found)
+		return r;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	BSON_APPEND_UTF8(&q, SCHEMA_F_SEARCH_WHAT, SCHEMA_SEARCH_PROCS);
+	BSON_APPEND_INT32(&sort, SCHEMA_F_SEARCH_PART, 1);
+	r = q_each(ctx, coll, &q, &sort, pidx_part, x);
+	if (r == -ECANCELED) {
+		ctx->err[0] = '\0';
+		r = 0;
+	}
+	if (r == 0 && !x->bad)
+		r = pidx_build(x);
+	if (r == 0 && x->bad)
+		fprintf(stderr, "lineage-query: the search index %s does not decode: reading the "
+			"processes documents instead\n", coll);
+	bson_destroy(&q);
+	bson_destroy(&sort);
+	if (r < 0 || x->bad) {
+		pidx_free(x);
+		return r;
+	}
+	s->pidx = x;
+	return 0;
+}
+
+static void put_str_or_null(bson_t *d, const char *k, const char *v)
+{
+	if (v && *v)
+		bson_append_utf8(d, k, -1, v, -1);
+	else
+		bson_append_null(d, k, -1);
+}
+
+static void put_ms_or_null(bson_t *d, const char *k, int64_t ms)
+{
+	if (ms == SEARCH_NO_TIME)
+		bson_append_null(d, k, -1);
+	else
+		bson_append_date_time(d, k, -1, ms);
+}
+
+/* The record at e as the processes document's fields that search reads (same names and
+ * types as filter/emit.c writes). NULL on a failure. */
+static bson_t *pidx_doc(const struct pindex *x, const struct pidx_ent *e)
+{
+	const uint8_t *buf = x->parts[e->part];
+	size_t len = x->lens[e->part], pos = e->pos, epos;
+	const char *argv[INDEX_ARGV_MAX];
+	struct search_proc p;
+	bson_t *d, arr, sub, av;
+	char ib[16], jb[16];
+	const char *ik, *jk;
+
+	if (search_next_proc(buf, len, &pos, &p) != 1)
+		return NULL;
+	d = bson_new();
+	BSON_APPEND_UTF8(d, SCHEMA_F_PROC_KEY, p.key);
+	BSON_APPEND_INT32(d, SCHEMA_F_TGID, (int32_t)p.tgid);
+	put_str_or_null(d, "parent", p.parent);
+	put_ms_or_null(d, "start", p.start_ms);
+	put_ms_or_null(d, "exit", p.exit_ms);
+	put_str_or_null(d, "comm", p.comm);
+	put_str_or_null(d, SCHEMA_F_CONTAINER, p.container);
+	BSON_APPEND_BOOL(d, "runtime_helper", p.runtime_helper);
+	put_str_or_null(d, "entry", p.entry);
+	bson_append_array_begin(d, "execs", -1, &arr);
+	epos = p.execs_pos;
+	for (size_t k = 0; k < p.nexecs; k++) {
+		int64_t ts;
+		const char *exe;
+		size_t argc;
+
+		if (search_next_exec(buf, len, &epos, &ts, &exe, argv, INDEX_ARGV_MAX, &argc) != 1)
+			break;
+		bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
+		bson_append_document_begin(&arr, ik, -1, &sub);
+		put_ms_or_null(&sub, SCHEMA_F_TS, ts);
+		put_str_or_null(&sub, "exe", exe);
+		bson_append_array_begin(&sub, SCHEMA_F_ARGV, -1, &av);
+		for (size_t i = 0; i < argc && i < INDEX_ARGV_MAX; i++) {
+			bson_uint32_to_string((uint32_t)i, &jk, jb, sizeof(jb));
+			bson_append_utf8(&av, jk, -1, argv[i], -1);
+		}
+		bson_append_array_end(&sub, &av);
+		bson_append_document_end(&arr, &sub);
+	}
+	bson_append_array_end(d, &arr);
+	return d;
+}
+
+/* Processes by the index: every record whose execs may match --exe/--argv, in the output's
+ * order, through proc_hit (which checks the document in full). */
+static int procs_by_index(struct search *s)
+{
+	const struct qargs *a = s->ctx->args;
+	const struct pindex *x = s->pidx;
+	const char *argv[INDEX_ARGV_MAX];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < x->nparts; i++) {
+		struct search_proc p;
+		size_t pos = 0;
+
+		while (r == 0 && search_next_proc(x->parts[i], x->lens[i], &pos, &p) == 1) {
+			bool exe_ok = !a->exe, argv_ok = !a->argv_sub;
+			size_t epos = p.execs_pos;
+			struct pent *e;
+
+			for (size_t k = 0; k < p.nexecs && !(exe_ok && argv_ok); k++) {
+				int64_t ts;
+				const char *exe;
+				size_t argc;
+
+				if (search_next_exec(x->parts[i], x->lens[i], &epos, &ts, &exe, argv,
+						     INDEX_ARGV_MAX, &argc) != 1)
+					break;
+				if (argc > INDEX_ARGV_MAX) /* not all here: the document decides */
+					exe_ok = argv_ok = true;
+				else
+					exec_match(a, *exe ? exe : NULL, argv, argc, &exe_ok,
+						   &argv_ok);
+			}
+			if (!exe_ok || !argv_ok)
+				continue;
+			e = proc_get(s, p.key, NULL);
+			if (!e)
+				r = -ENOMEM;
+			else if (e->doc)
+				r = proc_hit(s->ctx, e->doc, s);
+		}
+	}
+	return r;
+}
+
+struct paths_read {
+	const struct qargs *a;
+	char **v; /* candidate paths, in index order */
+	size_t n, cap;
+	bool over, bad;
+};
+
+static int paths_add(struct paths_read *x, const char *path)
+{
+	char **nv;
+
+	if (x->n >= INDEX_PATHS_MAX) {
+		x->over = true;
+		return -ECANCELED;
+	}
+	if (x->n == x->cap) {
+		nv = realloc(x->v, (x->cap ? x->cap * 2 : 64) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		x->v = nv;
+		x->cap = x->cap ? x->cap * 2 : 64;
+	}
+	x->v[x->n] = strdup(path);
+	return x->v[x->n++] ? 0 : -ENOMEM;
+}
+
+static int paths_part(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct paths_read *x = data;
+	const char *path;
+	const uint8_t *buf;
+	uint32_t len;
+	bson_subtype_t sub;
+	bson_iter_t it;
+	size_t pos = 0;
+	int r = 0, k;
+
+	(void)ctx;
+	if (!bson_iter_init_find(&it, d, SCHEMA_F_SEARCH_DATA) || !BSON_ITER_HOLDS_BINARY(&it)) {
+		x->bad = true;
+		return -ECANCELED;
+	}
+	bson_iter_binary(&it, &sub, &len, &buf);
+	while (r == 0 && (k = search_next_path(buf, len, &pos, &path)) == 1)
+		if (raw_path_wanted(path, x->a))
+			r = paths_add(x, path);
+	if (r == 0 && k < 0) {
+		x->bad = true;
+		r = -ECANCELED;
+	}
+	return r;
+}
+
+struct fdocs {
+	bson_t **v;
+	size_t n, cap;
+};
+
+static int fdoc_take(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct fdocs *f = data;
+
+	(void)ctx;
+	if (f->n == f->cap) {
+		bson_t **nv = realloc(f->v, (f->cap ? f->cap * 2 : 256) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		f->v = nv;
+		f->cap = f->cap ? f->cap * 2 : 256;
+	}
+	f->v[f->n] = bson_copy(d);
+	return f->v[f->n++] ? 0 : -ENOMEM;
+}
+
+/* The seq of the event that made a files entry: its _id is "<session hex>:f:<seq>". */
+static long long fdoc_seq(const bson_t *d)
+{
+	const char *id = doc_str(d, SCHEMA_F_ID), *f = id ? strstr(id, ":f:") : NULL;
+
+	return f ? strtoll(f + 3, NULL, 10) : 0;
+}
+
+static int fdoc_cmp(const void *a, const void *b)
+{
+	long long x = fdoc_seq(*(bson_t *const *)a), y = fdoc_seq(*(bson_t *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* The hits in the order of the events that made them (the collection's own order groups
+ * them by process), whichever way they were read. */
+static int fdocs_print(struct search *s, struct fdocs *f)
+{
+	int r = 0;
+
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), fdoc_cmp);
+	for (size_t i = 0; i < f->n && r == 0; i++)
+		r = file_hit(s->ctx, f->v[i], s);
+	return r;
+}
+
+static void fdocs_free(struct fdocs *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		bson_destroy(f->v[i]);
+	free(f->v);
+	f->v = NULL;
+	f->n = f->cap = 0;
+}
+
+/* Files matching q, in event order (a stream: an exact path, or no usable index). */
+static int files_by_query(struct search *s, const bson_t *q)
+{
+	struct fdocs docs = { 0 };
+	int r = q_each(s->ctx, s->files, q, NULL, fdoc_take, &docs);
+
+	if (r == 0)
+		r = fdocs_print(s, &docs);
+	fdocs_free(&docs);
+	return r;
+}
+
+/* Files by the index's paths: 1 when the index cannot be used (the caller streams
+ * instead). */
+static int files_by_index(struct search *s, const bson_t *base)
+{
+	struct qctx *ctx = s->ctx;
+	struct paths_read x = { .a = ctx->args };
+	struct fdocs docs = { 0 };
+	char coll[SCHEMA_OUT_NAME_MAX];
+	bson_t q = BSON_INITIALIZER, sort = BSON_INITIALIZER;
+	bool found = false;
+	int r;
+
+	r = q_out_coll_opt(ctx, &s->session, SCHEMA_SEARCH, coll, &found);
+	if (r == 0 && found) {
+		BSON_APPEND_UTF8(&q, SCHEMA_F_SEARCH_WHAT, SCHEMA_SEARCH_PATHS);
+		BSON_APPEND_INT32(&sort, SCHEMA_F_SEARCH_PART, 1);
+		r = q_each(ctx, coll, &q, &sort, paths_part, &x);
+		if (r == -ECANCELED) {
+			ctx->err[0] = '\0';
+			r = 0;
+		}
+		if (r == 0 && x.bad)
+			fprintf(stderr, "lineage-query: the search index %s does not decode: "
+				"reading every files document instead\n", coll);
+	}
+	bson_destroy(&q);
+	bson_destroy(&sort);
+	if (r == 0 && (!found || x.over || x.bad))
+		r = 1;
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
+		bson_t fq;
+
+		bson_copy_to(base, &fq);
+		BSON_APPEND_UTF8(&fq, SCHEMA_F_PATH, x.v[i]);
+		r = q_each(ctx, s->files, &fq, NULL, fdoc_take, &docs);
+		bson_destroy(&fq);
+	}
+	if (r == 0)
+		r = fdocs_print(s, &docs);
+	fdocs_free(&docs);
+	for (size_t i = 0; i < x.n; i++)
+		free(x.v[i]);
+	free(x.v);
+	return r;
+}
+
 static int search_session(struct search *s)
 {
 	struct qctx *ctx = s->ctx;
@@ -487,6 +945,8 @@ static int search_session(struct search *s)
 	r = q_out_coll(ctx, &s->session, SCHEMA_PROCESSES, s->procs);
 	if (r == 0 && files)
 		r = q_out_coll(ctx, &s->session, SCHEMA_FILES, s->files);
+	if (r == 0)
+		r = pidx_load(s);
 	if (r < 0)
 		return r;
 	if (a->format == QFMT_TEXT)
@@ -499,14 +959,20 @@ static int search_session(struct search *s)
 			BSON_APPEND_UTF8(&q, SCHEMA_F_PATH, a->path);
 		if (a->written)
 			BSON_APPEND_BOOL(&q, "write", true);
-		r = q_each(ctx, s->files, &q, NULL, file_hit, s);
+		r = a->path || !(a->path_prefix || a->path_glob) ? 1 : files_by_index(s, &q);
+		if (r == 1)
+			r = files_by_query(s, &q);
 	} else {
 		if (a->pid >= 0)
 			BSON_APPEND_INT64(&q, SCHEMA_F_TGID, a->pid);
-		r = q_each(ctx, s->procs, &q, NULL, proc_hit, s);
+		r = a->pid >= 0 || !(a->exe || a->argv_sub) || !s->pidx ? 1 : procs_by_index(s);
+		if (r == 1)
+			r = q_each(ctx, s->procs, &q, NULL, proc_hit, s);
 	}
 	bson_destroy(&q);
 	cache_free(s);
+	pidx_free(s->pidx);
+	s->pidx = NULL;
 	return r;
 }
 

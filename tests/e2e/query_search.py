@@ -9,7 +9,9 @@ two real containers and the host; lineage-query answers from that session:
   - every process that exec'd `wc` across both containers and the host, each with its chain
     (host: up to pid 1);
   - `events --pid N --syscall execve` (raw events, no filter needed);
-  - piped output is never cut to 80 columns.
+  - piped output is never cut to 80 columns;
+  - the filter's search index gives the same answers as the documents (and a damaged one or
+    none: the documents are read instead).
 Prints the follow latency (event time → line read) it measured."""
 import json
 import os
@@ -204,6 +206,39 @@ check(r.returncode == 0 and any(len(x) > 80 for x in r.stdout.splitlines()),
 r = q("search", "--exe", "wc", "--container", "host", "--format", "json")
 check(all(json.loads(x)["container"] is None for x in r.stdout.splitlines()) and r.stdout,
       "--container host keeps host hits only")
+
+# ---- the filter's search index: the same answers as the documents themselves ----
+sidx = out(d, sid, "search")
+check(sidx is not None and sidx.count_documents({"what": "paths"}) >= 1
+      and sidx.count_documents({"what": "procs"}) >= 1,
+      "the filter wrote a search index (paths and procs parts)")
+asks = [("search", "--path-prefix", "/work", "--format", "json"),
+        ("search", "--path-glob", "/work/*.txt", "--written", "--format", "json"),
+        ("search", "--exe", "wc", "--format", "json"),
+        ("search", "--argv", "/etc/hostname", "--format", "json"),
+        ("search", "--path", "/work/secret.txt", "--format", "json")]
+with_idx = [q(*a_) for a_ in asks]
+check(all(r.returncode == 0 and r.stdout for r in with_idx),
+      f"index searches answer ({[r.returncode for r in with_idx]})")
+check(any("/work/secret.txt" in json.loads(x)["file"]["path"]
+          for x in with_idx[0].stdout.splitlines()), "--path-prefix /work finds secret.txt")
+sdoc = d.sessions.find_one({"_id": sid})
+idx_name = sdoc["filter"]["search"]
+# a damaged part: the search says so and reads the documents instead, same answers
+part = sidx.find_one({"what": "procs"})
+sidx.update_one({"_id": part["_id"]}, {"$set": {"data": b"not\x00an index"}})
+damaged = [q(*a_) for a_ in asks]
+check(any("does not decode" in r.stderr for r in damaged), "a damaged index is reported")
+check([r.stdout for r in damaged] == [r.stdout for r in with_idx],
+      "a damaged index: the same answers from the documents")
+# a session filtered before the index existed (no filter.search): the same answers
+d.sessions.update_one({"_id": sid}, {"$unset": {"filter.search": ""}})
+without = [q(*a_) for a_ in asks]
+for a_, r1, r2 in zip(asks, with_idx, without):
+    check(r2.returncode == 0 and r1.stdout == r2.stdout,
+          f"{' '.join(a_[1:3])}: the index answers as the documents do "
+          f"({len(r1.stdout.splitlines())} vs {len(r2.stdout.splitlines())} lines)")
+d.sessions.update_one({"_id": sid}, {"$set": {"filter.search": idx_name}})
 
 # ---- raw events of one process ----
 wc_b = [h for h in hits if h["container"] == cid_b]
