@@ -59,6 +59,7 @@
 /* --- filter output -------------------------------------------------------------------------- */
 #define SCHEMA_F_PROC_KEY "key" /* processes: "pid@start" */
 #define SCHEMA_F_PATH "path"	/* files */
+#define SCHEMA_F_FILES_COUNT "files" /* containers: its files entries (issue 15) */
 /* search: {_id, session, what, part, n, data}: part 0, 1, … of what's index, n records */
 #define SCHEMA_F_SEARCH_WHAT "what"
 #define SCHEMA_SEARCH_PATHS "paths" /* distinct files.path */

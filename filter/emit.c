@@ -210,6 +210,7 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	put_date(d, "end", c->end);
 	BSON_APPEND_BOOL(d, "running", c->end == MODEL_NO_TIME);
 	BSON_APPEND_INT64(d, "processes", (int64_t)c->ntree);
+	BSON_APPEND_INT64(d, SCHEMA_F_FILES_COUNT, (int64_t)c->nfiles);
 	if (m->integrity) /* issue 21: so a query on this container can warn */
 		integrity_append(m->integrity, SCHEMA_F_FILTER_INTEGRITY, d);
 	bson_append_array_begin(d, "exec_roots", -1, &arr);

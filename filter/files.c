@@ -686,6 +686,25 @@ static void one_process(struct model *m, int pi, struct fdtab *t, struct inhtab 
 	}
 }
 
+/* Each container's number of files entries, as the files documents will name it (a runtime
+ * helper's are the host's): `containers` then need not count the documents (FerretDB reads
+ * every matching document to count them). */
+static void count_per_container(struct model *m)
+{
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct m_proc *p = &m->procs[m->files[i].proc];
+		int k = p->cont;
+
+		if (p->runtime || !p->container)
+			continue;
+		if (k < 0 || strcmp(m->conts[k].id, p->container)) /* outside the tree: by id */
+			for (k = 0; k < (int)m->nconts && strcmp(m->conts[k].id, p->container); k++)
+				;
+		if (k < (int)m->nconts)
+			m->conts[k].nfiles++;
+	}
+}
+
 int files_run(struct model *m)
 {
 	struct fdtab t = { 0 };
@@ -727,6 +746,7 @@ int files_run(struct model *m)
 			state[c] = 2;
 		}
 	}
+	count_per_container(m);
 	for (size_t i = 0; i < m->nprocs; i++)
 		free(inherit[i].v);
 	free(inherit);

@@ -159,6 +159,7 @@ struct m_cont {
 	size_t ntree, cap_tree;
 	int *exec_roots;
 	size_t nexec_roots, cap_exec_roots;
+	size_t nfiles;          /* files entries of its processes (files_run) */
 };
 
 struct m_file {

@@ -14,18 +14,22 @@ static int print_container(struct qctx *ctx, const bson_t *d, void *data)
 	int r;
 
 	(void)data;
-	r = q_out_coll(ctx, &ctx->session, SCHEMA_FILES, files);
-	if (r < 0)
-		return r;
-	BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, id ? id : "");
-	r = store_count(ctx->st, files, &filter, &nfiles, err, sizeof(err));
-	bson_destroy(&filter);
-	if (r < 0)
-		return q_store_error(ctx, r, files, err);
+	/* the filter counts them; output of a filter before that: count the documents */
+	nfiles = doc_int(d, SCHEMA_F_FILES_COUNT, -1);
+	if (nfiles < 0) {
+		r = q_out_coll(ctx, &ctx->session, SCHEMA_FILES, files);
+		if (r < 0)
+			return r;
+		BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, id ? id : "");
+		r = store_count(ctx->st, files, &filter, &nfiles, err, sizeof(err));
+		bson_destroy(&filter);
+		if (r < 0)
+			return q_store_error(ctx, r, files, err);
+	}
 	if (ctx->args->format == QFMT_JSON) {
 		bson_init(&out);
-		bson_copy_to_excluding_noinit(d, &out, "files", NULL);
-		BSON_APPEND_INT64(&out, "files", nfiles);
+		bson_copy_to_excluding_noinit(d, &out, SCHEMA_F_FILES_COUNT, NULL);
+		BSON_APPEND_INT64(&out, SCHEMA_F_FILES_COUNT, nfiles);
 		doc_print_json(ctx, &out);
 		bson_destroy(&out);
 		return 0;

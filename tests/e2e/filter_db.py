@@ -164,13 +164,20 @@ def main():
     f = F.get((99, "/root/x"))
     check(f is not None and f.get("failed") and f.get("error") == -13, "failed open kept")
     idx = [i["name"] for i in out(db, sid, "files").list_indexes()]
-    check("container_path" in idx, "files index %r" % idx)
+    check("container_path" in idx and "path" in idx, "files indexes %r" % idx)
+    nfiles = out(db, sid, "files").count_documents({"container": CID})
+    check(nfiles > 0 and c.get("files") == nfiles,
+          "the container names its files count (%r), as the files collection has (%d)"
+          % (c.get("files"), nfiles))
+    sidx = out(db, sid, "search")
+    check(sidx is not None and {d["what"] for d in sidx.find({})} == {"paths", "procs"},
+          "the search index has its paths and procs parts")
 
-    first = {k: out(db, sid, k).name for k in ("processes", "containers", "files")}
+    first = {k: out(db, sid, k).name for k in ("processes", "containers", "files", "search")}
     counts = (out(db, sid, "processes").count_documents({}), out(db, sid, "files").count_documents({}))
     rc, o, err = run("--db", DB, "--uri", URI, "--last")
     check(rc == 0 and str(sid) in o, "--last picks the latest session: %d %s" % (rc, o))
-    second = {k: out(db, sid, k).name for k in ("processes", "containers", "files")}
+    second = {k: out(db, sid, k).name for k in ("processes", "containers", "files", "search")}
     check(all(first[k] != second[k] for k in first), "a re-run writes new collections: %r" % second)
     check((out(db, sid, "processes").count_documents({}), out(db, sid, "files").count_documents({})) == counts,
           "re-run replaces its output")
