@@ -21,6 +21,8 @@
 #define SCHEMA_CONTAINERS "containers"
 #define SCHEMA_FILES "files"
 #define SCHEMA_SEARCH "search" /* issue 20: the search index of the others (search_format.h) */
+#define SCHEMA_PAGES "pages"   /* issue 15: processes and files packed per container
+				* (page_format.h), what lineage-query reads */
 /* "<kind>.<24 hex>.<gen>": at most 10 + 1 + 24 + 1 + 20 + NUL */
 #define SCHEMA_OUT_NAME_MAX 64
 #define SCHEMA_OUT_FMT "%s.%s.%lld"
@@ -39,8 +41,8 @@
 #define SCHEMA_F_COUNTERS "counters"
 /* {arch, tty, key}: what an event that leaves these out had (listener/event_doc.h) */
 #define SCHEMA_F_DEFAULTS "defaults"
-/* written by the filter: {gen, at, processes, containers, files, search (collection names),
- * counts}; sessions filtered before issue 20's index have no `search` */
+/* written by the filter: {gen, at, processes, containers, files, search, pages (collection
+ * names), counts}; sessions filtered before them have no `search` / `pages` */
 #define SCHEMA_F_FILTER "filter"
 #define SCHEMA_F_FILTER_GEN "gen"
 #define SCHEMA_F_FILTER_AT "at"
@@ -67,6 +69,15 @@
 #define SCHEMA_F_SEARCH_PART "part"
 #define SCHEMA_F_SEARCH_N "n"
 #define SCHEMA_F_SEARCH_DATA "data" /* binary (subtype 0), search_format.h */
+/* pages: {_id, session, kind, page_key, part, n, raw_len, codec, data} */
+#define SCHEMA_F_PAGE_KIND "kind"	  /* SCHEMA_PROCESSES | SCHEMA_FILES */
+#define SCHEMA_F_PAGE_KEY "page_key"	  /* the documents' container id, or "host" */
+#define SCHEMA_PAGE_HOST "host"
+#define SCHEMA_F_PAGE_PART "part"	  /* 0, 1, … over the run, in write order */
+#define SCHEMA_F_PAGE_N "n"		  /* documents in it */
+#define SCHEMA_F_PAGE_RAW_LEN "raw_len"  /* bytes of the documents, uncompressed */
+#define SCHEMA_F_PAGE_CODEC "codec"	  /* PAGE_CODEC_ZLIB */
+#define SCHEMA_F_PAGE_DATA "data"	  /* binary: the compressed documents */
 
 /* --- issue 17: fd aliases and runtime closes ------------------------------------------------ */
 /* events: decoded by the listener for dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC,

@@ -415,6 +415,9 @@ int store_create_output_indexes(struct store *st, const char *kind, const char *
 		{ SCHEMA_FILES, "path", { SCHEMA_F_PATH }, false },
 	}, search[] = {
 		{ SCHEMA_SEARCH, "what_part", { SCHEMA_F_SEARCH_WHAT, SCHEMA_F_SEARCH_PART }, false },
+	}, pages[] = {
+		{ SCHEMA_PAGES, "kind_key_part",
+		  { SCHEMA_F_PAGE_KIND, SCHEMA_F_PAGE_KEY, SCHEMA_F_PAGE_PART }, false },
 	};
 
 	if (strcmp(kind, SCHEMA_PROCESSES) == 0)
@@ -425,6 +428,8 @@ int store_create_output_indexes(struct store *st, const char *kind, const char *
 		return create_defs(st, files, ARRAY_SIZE(files), coll, err, errlen);
 	if (strcmp(kind, SCHEMA_SEARCH) == 0)
 		return create_defs(st, search, ARRAY_SIZE(search), coll, err, errlen);
+	if (strcmp(kind, SCHEMA_PAGES) == 0)
+		return create_defs(st, pages, ARRAY_SIZE(pages), coll, err, errlen);
 	set_err(err, errlen, "no output indexes for kind %s%s", kind, "");
 	return -EINVAL;
 }

@@ -74,7 +74,7 @@ int store_create_index(struct store *st, const char *coll, const bson_t *keys, c
 int store_create_indexes(struct store *st, char *err, size_t errlen);
 
 /* Create the indexes of one filter output collection coll of kind SCHEMA_PROCESSES,
- * SCHEMA_CONTAINERS, SCHEMA_FILES or SCHEMA_SEARCH (-EINVAL for another kind). */
+ * SCHEMA_CONTAINERS, SCHEMA_FILES, SCHEMA_SEARCH or SCHEMA_PAGES (-EINVAL for another kind). */
 int store_create_output_indexes(struct store *st, const char *kind, const char *coll, char *err,
 				size_t errlen);
 

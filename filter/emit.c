@@ -8,6 +8,7 @@
 
 #include "emit.h"
 #include "integrity.h"
+#include "pages.h"
 #include "schema.h"
 #include "search_index.h"
 #include "store.h"
@@ -304,15 +305,17 @@ void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 	emit_file_aliases(m, f, d);
 }
 
-#define NKINDS 4
+#define NKINDS 5
 static const char *const output_kinds[NKINDS] = { SCHEMA_PROCESSES, SCHEMA_CONTAINERS, SCHEMA_FILES,
-						   SCHEMA_SEARCH };
+						   SCHEMA_SEARCH, SCHEMA_PAGES };
 
 typedef void (*build_fn)(const struct model *, size_t, const bson_oid_t *, const char *, bson_t *);
 
+/* Build and insert the n documents of one kind; pw (NULL: none) gets each one for its
+ * page. */
 static int write_all(struct store *st, const char *coll, const struct model *m, size_t n,
-		     build_fn fn, const bson_oid_t *session, const char *host, char *err,
-		     size_t errlen)
+		     build_fn fn, const bson_oid_t *session, const char *host, struct pages *pw,
+		     const char *kind, char *err, size_t errlen)
 {
 	bson_t *docs = calloc(BATCH, sizeof(bson_t));
 	const bson_t **ptrs = calloc(BATCH, sizeof(bson_t *));
@@ -330,8 +333,11 @@ static int write_all(struct store *st, const char *coll, const struct model *m, 
 			bson_init(&docs[k]);
 			fn(m, i + k, session, host, &docs[k]);
 			ptrs[k] = &docs[k];
+			if (pw && r == 0)
+				r = pages_add(pw, kind, &docs[k]);
 		}
-		r = store_insert_many(st, coll, ptrs, cnt, &res, err, errlen);
+		if (r == 0)
+			r = store_insert_many(st, coll, ptrs, cnt, &res, err, errlen);
 		for (k = 0; k < cnt; k++)
 			bson_destroy(&docs[k]);
 	}
@@ -408,21 +414,34 @@ int emit_session(struct store *st, const struct model *m, const bson_oid_t *sess
 		 const char *host, struct emit_result *ret, char *err, size_t errlen)
 {
 	static const build_fn build[3] = { emit_process_doc, emit_container_doc, emit_file_doc };
-	size_t counts[NKINDS] = { m->nprocs, m->nconts, m->nfiles, 0 };
+	size_t counts[NKINDS] = { m->nprocs, m->nconts, m->nfiles, 0, 0 };
+	struct pages *pw;
 	char hex[25], names[NKINDS][SCHEMA_OUT_NAME_MAX];
 	int64_t gen = wall_ms(); /* unique per run and increasing: names never collide */
 	int r = 0;
 
 	bson_oid_to_string(session, hex);
-	for (size_t i = 0; i < 3 && r == 0; i++) {
+	for (size_t i = 0; i < NKINDS; i++)
 		snprintf(names[i], sizeof(names[i]), SCHEMA_OUT_FMT, output_kinds[i], hex,
 			 (long long)gen);
-		r = write_all(st, names[i], m, counts[i], build[i], session, host, err, errlen);
+	pw = pages_new(st, names[4], session, err, errlen);
+	if (!pw) {
+		snprintf(err, errlen, "pages: out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < 3 && r == 0; i++) {
+		/* containers are few and read whole: no pages */
+		r = write_all(st, names[i], m, counts[i], build[i], session, host,
+			      i == 1 ? NULL : pw, output_kinds[i], err, errlen);
 		/* indexes after the inserts: one bulk build instead of an update per document */
 		if (r == 0)
 			r = store_create_output_indexes(st, output_kinds[i], names[i], err, errlen);
 	}
-	snprintf(names[3], sizeof(names[3]), SCHEMA_OUT_FMT, SCHEMA_SEARCH, hex, (long long)gen);
+	if (r == 0)
+		r = pages_finish(pw, &counts[4]);
+	pages_free(pw);
+	if (r == 0)
+		r = store_create_output_indexes(st, SCHEMA_PAGES, names[4], err, errlen);
 	if (r == 0)
 		r = search_index_write(st, names[3], m, session, &counts[3], err, errlen);
 	if (r == 0)

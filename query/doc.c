@@ -100,6 +100,19 @@ int q_each_proj(struct qctx *ctx, const char *coll, const bson_t *filter, const 
 		const bson_t *projection,
 		int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data)
 {
+	/* the filter's pages when they can answer (pages.c); fn may see more fields than a
+	 * projection would have left, which readers by name do not mind */
+	int r = q_pages_each(ctx, coll, filter, sort, fn, data);
+
+	if (r != 1)
+		return r;
+	return q_each_server(ctx, coll, filter, sort, projection, fn, data);
+}
+
+int q_each_server(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
+		  const bson_t *projection,
+		  int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data)
+{
 	struct store_cursor *cur = NULL;
 	bson_t opts = BSON_INITIALIZER;
 	const bson_t *doc;

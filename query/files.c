@@ -140,6 +140,7 @@ int cmd_files(struct qctx *ctx)
 	if (a->written)
 		BSON_APPEND_BOOL(&filter, "write", true);
 	BSON_APPEND_INT32(&sort, "open", 1);
+	BSON_APPEND_INT32(&sort, SCHEMA_F_ID, 1); /* ties: the same order from any store */
 	if (a->format == QFMT_TEXT && !a->unique)
 		fprintf(ctx->out, "container %.12s (times %s)\n%-12s %8s %7s %-4s %6s %s\n", cid,
 			a->utc ? "UTC" : "local", "OPEN", "HELD", "PID", "MODE", "BYTES", "PATH");

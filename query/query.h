@@ -26,6 +26,9 @@ struct qctx {
 	char err[1024];      /* reason of the last failure, for main.c to print */
 	int status;          /* QEXIT_* chosen by the failing step */
 	bool integrity_warned; /* the evidence warning of q_out_coll was printed */
+	/* pages.c: the run ("<hex>.<gen>") last looked up, and its pages collection ("": none) */
+	char pages_run[SCHEMA_OUT_NAME_MAX];
+	char pages_name[SCHEMA_OUT_NAME_MAX];
 };
 
 /* Field readers: NULL / FMT_NO_TIME / dflt when the field is absent, null or of another
@@ -74,6 +77,15 @@ int q_run_filter(struct qctx *ctx, const char *hex);
 int q_each_proj(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
 		const bson_t *projection,
 		int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
+
+/* q_each_proj reads the filter's pages (pages.c) when they can answer the read exactly,
+ * else the server: q_each_server. q_pages_each returns 1 when it cannot answer (nothing
+ * done), else what q_each would. */
+int q_pages_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
+		 int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
+int q_each_server(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
+		  const bson_t *projection,
+		  int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
 
 /* Resolve the session of ctx->args (--session ID|prefix, --last or default: latest) into
  * *ret. 0, or negative with ctx->err/status set (QEXIT_NOT_FOUND when none matches or a
