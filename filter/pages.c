@@ -7,6 +7,7 @@
 
 #include "page_format.h"
 #include "pages.h"
+#include "hash.h"
 #include "schema.h"
 #include "store.h"
 
@@ -31,13 +32,7 @@ struct pages {
 
 static size_t hash(const char *kind, const char *key)
 {
-	size_t h = 5381;
-
-	for (const char *s = kind; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	for (const char *s = key; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h;
+	return hash_str(hash_str(HASH_STR_INIT, kind), key);
 }
 
 struct pages *pages_new(struct store *st, const char *coll, const bson_oid_t *session,

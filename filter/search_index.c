@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "hash.h"
 #include "schema.h"
 #include "search_format.h"
 #include "search_index.h"
@@ -18,11 +19,7 @@ struct pathset {
 
 static size_t hash(const char *s)
 {
-	size_t h = 5381;
-
-	for (; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h;
+	return hash_str(HASH_STR_INIT, s);
 }
 
 static int set_grow(struct pathset *s)

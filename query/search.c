@@ -22,6 +22,7 @@
 
 #include "query.h"
 #include "raw.h"
+#include "hash.h"
 #include "schema.h"
 #include "search_format.h"
 #include "store.h"
@@ -51,11 +52,7 @@ struct search {
 
 static size_t strhash(const char *s)
 {
-	size_t h = 5381;
-
-	for (; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h;
+	return hash_str(HASH_STR_INIT, s);
 }
 
 static size_t hash(const char *s)
