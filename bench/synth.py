@@ -53,11 +53,15 @@ BOOT_NS = 1000 * 10**9
 STEP_NS = 20_000          # 20 µs between consecutive documents
 OPENS = 4                 # opens per worker (3 events each)
 CONCURRENT = 8            # workers alive at once
-INDEXES = [  # as common/store.c store_create_indexes
+INDEXES = [  # as common/store.c store_create_indexes (keep in step: queries rely on them)
     ("events", "session_pid_ts", ["session", "pid", "ts"]),
     ("events", "session_container", ["session", "container"]),
+    ("events", "session_seq", ["session", "seq"]),
+    ("events", "session_syscall", ["session", "syscall"]),
     ("proc_events", "session_pid", ["session", "pid"]),
+    ("proc_events", "session_seq", ["session", "seq"]),
     ("snapshot", "session_pid", ["session", "pid"]),
+    ("container_facts", "session_container", ["session", "container"]),
     ("sessions", "host_started_at", ["host", "started_at"]),
 ]
 # Which per-document fields the listener writes (listener/doc_common.c, event_doc.c,

@@ -321,6 +321,14 @@ static bool pages_of(struct qctx *ctx, const char *coll, const char **kind,
 	return true;
 }
 
+bool q_pages_exist(struct qctx *ctx, const char *coll)
+{
+	char pages[SCHEMA_OUT_NAME_MAX];
+	const char *kind;
+
+	return pages_of(ctx, coll, &kind, pages);
+}
+
 int q_pages_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
 		 int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data)
 {

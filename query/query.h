@@ -83,6 +83,8 @@ int q_each_proj(struct qctx *ctx, const char *coll, const bson_t *filter, const 
  * done), else what q_each would. */
 int q_pages_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
 		 int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
+/* Did the run that wrote coll (an output collection) write pages of it? */
+bool q_pages_exist(struct qctx *ctx, const char *coll);
 int q_each_server(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
 		  const bson_t *projection,
 		  int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
