@@ -20,6 +20,9 @@ struct tproc {
 struct tlist {
 	struct tproc *p;
 	size_t n;
+	/* children by parent: kids[first[i] .. first[i + 1]) are those of p[i], the roots'
+	 * (parent_idx -1) at first[n] .. first[n + 1] (link_tree) */
+	size_t *first, *kids;
 };
 
 static int add_proc(struct qctx *ctx, const bson_t *d, void *data)
@@ -127,17 +130,69 @@ static int cmp_start(const void *a, const void *b)
 /* Children of parent (-1: roots) sorted by start, into a new array (free it). */
 static struct tproc **children(struct tlist *l, int parent, size_t *ret_n)
 {
-	struct tproc **v = calloc(l->n ? l->n : 1, sizeof(*v));
-	size_t n = 0;
+	size_t g = parent < 0 ? l->n : (size_t)parent, n = 0;
+	size_t from = l->first[g], to = l->first[g + 1];
+	struct tproc **v = calloc(to > from ? to - from : 1, sizeof(*v));
 
 	if (!v)
 		return NULL;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->p[i].parent_idx == parent && !l->p[i].printed)
-			v[n++] = &l->p[i];
+	for (size_t k = from; k < to; k++)
+		if (!l->p[l->kids[k]].printed)
+			v[n++] = &l->p[l->kids[k]];
 	qsort(v, n, sizeof(*v), cmp_start);
 	*ret_n = n;
 	return v;
+}
+
+static const struct tlist *key_order; /* qsort/bsearch have no context argument */
+
+static int cmp_key_idx(const void *a, const void *b)
+{
+	return strcmp(key_order->p[*(const size_t *)a].key, key_order->p[*(const size_t *)b].key);
+}
+
+static int cmp_key_find(const void *key, const void *b)
+{
+	return strcmp(key, key_order->p[*(const size_t *)b].key);
+}
+
+/* Each process's parent index (by key, sorted: a container can hold 100k processes, where
+ * a scan per process took seconds) and the children lists. */
+static int link_tree(struct tlist *l)
+{
+	size_t *by_key = malloc((l->n ? l->n : 1) * sizeof(*by_key)), *fill;
+
+	l->first = calloc(l->n + 2, sizeof(*l->first));
+	l->kids = malloc((l->n ? l->n : 1) * sizeof(*l->kids));
+	fill = calloc(l->n + 1, sizeof(*fill));
+	if (!by_key || !l->first || !l->kids || !fill) {
+		free(by_key);
+		free(fill);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		by_key[i] = i;
+	key_order = l;
+	qsort(by_key, l->n, sizeof(*by_key), cmp_key_idx);
+	for (size_t i = 0; i < l->n; i++) {
+		const size_t *hit = l->p[i].parent ? bsearch(l->p[i].parent, by_key, l->n,
+							     sizeof(*by_key), cmp_key_find) : NULL;
+
+		l->p[i].parent_idx = hit ? (int)*hit : -1;
+	}
+	/* counting sort by parent (roots last), in input order within a parent */
+	for (size_t i = 0; i < l->n; i++)
+		l->first[(l->p[i].parent_idx < 0 ? l->n : (size_t)l->p[i].parent_idx) + 1]++;
+	for (size_t g = 0; g <= l->n; g++)
+		l->first[g + 1] += l->first[g];
+	for (size_t i = 0; i < l->n; i++) {
+		size_t g = l->p[i].parent_idx < 0 ? l->n : (size_t)l->p[i].parent_idx;
+
+		l->kids[l->first[g] + fill[g]++] = i;
+	}
+	free(by_key);
+	free(fill);
+	return 0;
 }
 
 static int print_node(struct qctx *ctx, struct tlist *l, struct tproc *p, const char *indent,
@@ -208,10 +263,12 @@ int cmd_tree(struct qctx *ctx)
 	r = q_each(ctx, coll, &filter, &sort, add_proc, &l);
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < l.n; i++)
-		for (size_t j = 0; l.p[i].parent && j < l.n; j++)
-			if (!strcmp(l.p[j].key, l.p[i].parent))
-				l.p[i].parent_idx = (int)j;
+	r = link_tree(&l);
+	if (r < 0) {
+		snprintf(ctx->err, sizeof(ctx->err), "out of memory");
+		ctx->status = QEXIT_DB_ERROR;
+		goto out;
+	}
 	if (ctx->args->format == QFMT_DOT)
 		fprintf(ctx->out, "digraph \"%s\" {\n  node [shape=box, fontname=monospace];\n",
 			fmt_short_id(cid, sid, sizeof(sid)));
@@ -233,6 +290,8 @@ out:
 	for (size_t i = 0; i < l.n; i++)
 		bson_destroy(l.p[i].doc);
 	free(l.p);
+	free(l.first);
+	free(l.kids);
 	free(cid);
 	bson_destroy(&filter);
 	bson_destroy(&sort);
