@@ -62,6 +62,9 @@
 #define SCHEMA_F_PROC_KEY "key" /* processes: "pid@start" */
 #define SCHEMA_F_PATH "path"	/* files */
 #define SCHEMA_F_FILES_COUNT "files" /* containers: its files entries (issue 15) */
+#define SCHEMA_F_UID "uid"	/* events */
+#define SCHEMA_F_EUID "euid"
+#define SCHEMA_F_UIDS "uids"	/* processes: every uid and euid its events ran with (issue 20) */
 /* search: {_id, session, what, part, n, data}: part 0, 1, … of what's index, n records */
 #define SCHEMA_F_SEARCH_WHAT "what"
 #define SCHEMA_SEARCH_PATHS "paths" /* distinct files.path */

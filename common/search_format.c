@@ -52,7 +52,7 @@ static size_t put_proc(struct search_part *p, const struct search_proc *r,
 {
 	size_t n = put(p, r->key) + put_num(p, r->tgid) + put(p, r->parent) + put(p, r->entry) +
 		   put_num(p, r->start_ms) + put_num(p, r->exit_ms) + put(p, r->container) +
-		   put(p, r->runtime_helper ? "r" : "") + put(p, r->comm) +
+		   put(p, r->runtime_helper ? "r" : "") + put(p, r->comm) + put(p, r->uids) +
 		   put_num(p, (int64_t)r->nexecs);
 
 	for (size_t k = 0; k < r->nexecs; k++) {
@@ -191,7 +191,9 @@ int search_next_proc(const uint8_t *buf, size_t len, size_t *pos, struct search_
 	p->container = take(buf, len, pos);
 	flags = take(buf, len, pos);
 	p->comm = take(buf, len, pos);
-	if (!p->container || !flags || !p->comm || take_num(buf, len, pos, false, &n) < 0 ||
+	p->uids = take(buf, len, pos);
+	if (!p->container || !flags || !p->comm || !p->uids ||
+	    take_num(buf, len, pos, false, &n) < 0 ||
 	    n < 0 || (uint64_t)n > len)
 		return -EBADMSG;
 	p->runtime_helper = strchr(flags, 'r') != NULL;

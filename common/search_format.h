@@ -10,8 +10,9 @@
  * for a NULL string or an unknown time):
  *   paths:  path NUL, repeated
  *   procs:  one record per process, in the output's order, with what search prints:
- *           key tgid parent entry start_ms exit_ms container flags comm nexecs, each NUL-
- *           terminated (flags: "r" for a container runtime's helper, else ""), then nexecs
+ *           key tgid parent entry start_ms exit_ms container flags comm uids nexecs, each
+ *           NUL-terminated (flags: "r" for a container runtime's helper, else ""; uids: the
+ *           process's uid and euid values, decimal, comma-separated, "" none), then nexecs
  *           times: ts_ms exe argc argv[0] … argv[argc-1], each NUL-terminated
  * A part holds whole records and grows to SEARCH_PART_MAX bytes, except that a single
  * larger record gets a part of its own. The readers are pure: no allocation. */
@@ -36,6 +37,7 @@ struct search_part {
  * NULL when writing, and are never NULL ("" instead) when read. */
 struct search_proc {
 	const char *key, *parent, *entry, *container, *comm;
+	const char *uids; /* "0,1000" */
 	int64_t tgid, start_ms, exit_ms; /* SEARCH_NO_TIME: unknown */
 	int runtime_helper;
 	size_t nexecs;

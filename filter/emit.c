@@ -106,6 +106,28 @@ const char *emit_entry_name(const struct m_proc *p)
 	return entry_name[p->entry];
 }
 
+size_t emit_proc_uids(const struct model *m, const struct m_proc *p, int64_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < p->nevents; k++) {
+		const struct m_event *e = &m->events[p->events[k]];
+		int64_t v[2] = { e->uid, e->euid };
+
+		for (size_t j = 0; j < 2; j++) {
+			size_t i;
+
+			if (v[j] < 0)
+				continue;
+			for (i = 0; i < n && out[i] != v[j]; i++)
+				;
+			if (i == n && n < max)
+				out[n++] = v[j];
+		}
+	}
+	return n;
+}
+
 void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session,
 		      const char *host, bson_t *d)
 {
@@ -178,6 +200,17 @@ void emit_process_doc(const struct model *m, size_t i, const bson_oid_t *session
 	bson_append_array_end(d, &arr);
 	put_truncated(d, "children", cut);
 	BSON_APPEND_INT64(d, "events", (int64_t)p->nevents);
+	{
+		int64_t uids[EMIT_UIDS_MAX];
+		size_t nu = emit_proc_uids(m, p, uids, EMIT_UIDS_MAX);
+
+		bson_append_array_begin(d, SCHEMA_F_UIDS, -1, &arr);
+		for (size_t k = 0; k < nu; k++) {
+			bson_uint32_to_string((uint32_t)k, &ik, ib, sizeof(ib));
+			BSON_APPEND_INT64(&arr, ik, uids[k]);
+		}
+		bson_append_array_end(d, &arr);
+	}
 }
 
 void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *session,

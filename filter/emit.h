@@ -29,6 +29,12 @@ void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 /* How p entered its container, as the documents say it: "init", "exec" or NULL. */
 const char *emit_entry_name(const struct m_proc *p);
 
+/* The distinct uid and euid values of p's audit events (processes.uids), at most max of
+ * them (EMIT_UIDS_MAX in the documents: a process that changes ids more often is rare and
+ * keeps its first ones), into out; returns the count. */
+#define EMIT_UIDS_MAX 16
+size_t emit_proc_uids(const struct model *m, const struct m_proc *p, int64_t *out, size_t max);
+
 /* Replace session's processes, containers, files and search index (search_index.h) with
  * those of m. host may be NULL.
  * On failure before the switch the previous output stays in place (the partial new

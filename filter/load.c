@@ -173,6 +173,10 @@ int load_event_doc(struct model *m, const bson_t *doc)
 	e->has_success = get_bool(doc, "success", &e->success);
 	e->has_exit = get_i64(doc, "exit", &e->exit);
 	e->ppid = get_int(doc, "ppid", -1);
+	if (!get_i64(doc, SCHEMA_F_UID, &e->uid))
+		e->uid = -1;
+	if (!get_i64(doc, SCHEMA_F_EUID, &e->euid))
+		e->euid = -1;
 	e->comm = get_str(m, doc, "comm");
 	e->exe = get_str(m, doc, "exe");
 	e->cwd = get_str(m, doc, "cwd");

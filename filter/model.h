@@ -34,6 +34,7 @@ struct m_event { /* one `events` document (audit) */
 	bool has_exit;
 	int64_t exit;
 	int pid, ppid;       /* pid is the tgid */
+	int64_t uid, euid;   /* -1 when absent */
 	const char *comm, *exe, *cwd, *container;
 	int64_t a[4];
 	bool has_fd;

@@ -139,6 +139,7 @@ static int write_procs(struct writer *w, const struct model *m)
 {
 	struct search_exec *xs = NULL;
 	size_t cap = 0;
+	char uids[EMIT_UIDS_MAX * 21];
 	int r = 0;
 
 	w->what = SCHEMA_SEARCH_PROCS;
@@ -151,8 +152,15 @@ static int write_procs(struct writer *w, const struct model *m)
 			.entry = emit_entry_name(p), .start_ms = ms_of(p->start),
 			.exit_ms = p->exited ? ms_of(p->exit) : SEARCH_NO_TIME,
 			.container = p->container, .runtime_helper = p->runtime, .comm = p->comm,
-			.nexecs = p->nexecs,
+			.uids = uids, .nexecs = p->nexecs,
 		};
+		int64_t v[EMIT_UIDS_MAX];
+		size_t nu = emit_proc_uids(m, p, v, EMIT_UIDS_MAX), pos = 0;
+
+		uids[0] = '\0';
+		for (size_t k = 0; k < nu; k++)
+			pos += (size_t)snprintf(uids + pos, sizeof(uids) - pos, "%s%lld", k ? "," : "",
+						(long long)v[k]);
 
 		if (p->nexecs > cap) {
 			struct search_exec *nx = realloc(xs, p->nexecs * sizeof(*nx));

@@ -260,10 +260,20 @@ static bool uid_match(struct search *s, struct pent *e)
 {
 	bson_t q = BSON_INITIALIZER;
 	struct uidq u = { .want = s->ctx->args->uid };
+	bson_iter_t it, arr;
 	int r;
 
 	if (e->uid_state)
 		return e->uid_state > 0;
+	/* the filter lists every uid/euid of the process's events (issue 20): no lookup */
+	if (bson_iter_init_find(&it, e->doc, SCHEMA_F_UIDS) && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &arr)) {
+		e->uid_state = -1;
+		while (bson_iter_next(&arr))
+			if (bson_iter_as_int64(&arr) == s->ctx->args->uid)
+				e->uid_state = 1;
+		return e->uid_state > 0;
+	}
 	u.start = doc_date(e->doc, "start");
 	u.exit = doc_date(e->doc, "exit");
 	BSON_APPEND_OID(&q, SCHEMA_F_SESSION, &s->session);
@@ -679,6 +689,7 @@ static bson_t *pidx_doc(const struct pindex *x, const struct pidx_ent *e)
 	size_t len = x->lens[e->part], pos = e->pos, epos;
 	const char *argv[INDEX_ARGV_MAX];
 	struct search_proc p;
+	uint32_t nuids = 0;
 	bson_t *d, arr, sub, av;
 	char ib[16], jb[16];
 	const char *ik, *jk;
@@ -695,6 +706,15 @@ static bson_t *pidx_doc(const struct pindex *x, const struct pidx_ent *e)
 	put_str_or_null(d, SCHEMA_F_CONTAINER, p.container);
 	BSON_APPEND_BOOL(d, "runtime_helper", p.runtime_helper);
 	put_str_or_null(d, "entry", p.entry);
+	bson_append_array_begin(d, SCHEMA_F_UIDS, -1, &arr);
+	for (const char *u = p.uids, *c; *u; u = *c ? c + 1 : c) {
+		c = strchr(u, ',');
+		if (!c)
+			c = u + strlen(u);
+		bson_uint32_to_string(nuids++, &ik, ib, sizeof(ib));
+		bson_append_int64(&arr, ik, -1, strtoll(u, NULL, 10));
+	}
+	bson_append_array_end(d, &arr);
 	bson_append_array_begin(d, "execs", -1, &arr);
 	epos = p.execs_pos;
 	for (size_t k = 0; k < p.nexecs; k++) {

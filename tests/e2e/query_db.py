@@ -22,6 +22,8 @@ import time
 import bson
 import pymongo
 
+from schema import out
+
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
 FILTER = os.environ.get("FILTER", "build/filter/lineage-filter")
 URI = os.environ.get("LINEAGE_MONGODB_URI", "mongodb://%2Frun%2Flineage%2Fmongodb.sock")
@@ -172,6 +174,21 @@ check(r.returncode == 0 and "session" in r.stdout and len(r.stdout.splitlines())
       "--uid 1000: no hit (every event is uid 0)")
 r = q("search", "--exe", "cat", "--uid", "0", "--format", "json")
 check(len(r.stdout.splitlines()) == 1, "--uid 0 --exe cat: one hit")
+cat = out(db, sid, "processes").find_one({"tgid": 13})
+check(cat is not None and cat.get("uids") == [0], f"processes carry the uids of their events ({cat and cat.get('uids')})")
+# the uids from the raw events as well (a session filtered before processes had them)
+procs = out(db, sid, "processes")
+flt_ = db.sessions.find_one({"_id": sid})["filter"]
+db.sessions.update_one({"_id": sid}, {"$unset": {"filter.search": "", "filter.pages": ""}})
+saved = {d["_id"]: d.get("uids") for d in procs.find({}, {"uids": 1})}
+procs.update_many({}, {"$unset": {"uids": ""}})
+r2 = q("search", "--exe", "cat", "--uid", "0", "--format", "json")
+r3 = q("search", "--exe", "cat", "--uid", "1000")
+check(r2.stdout == r.stdout and len(r3.stdout.splitlines()) == 1,
+      "--uid from the raw events answers the same")
+db.sessions.update_one({"_id": sid}, {"$set": {"filter": flt_}})
+for k, v in saved.items():
+    procs.update_one({"_id": k}, {"$set": {"uids": v}})
 
 # ---- events ----
 r = q("events", "--pid", "13")

@@ -216,7 +216,8 @@ asks = [("search", "--path-prefix", "/work", "--format", "json"),
         ("search", "--path-glob", "/work/*.txt", "--written", "--format", "json"),
         ("search", "--exe", "wc", "--format", "json"),
         ("search", "--argv", "/etc/hostname", "--format", "json"),
-        ("search", "--path", "/work/secret.txt", "--format", "json")]
+        ("search", "--path", "/work/secret.txt", "--format", "json"),
+        ("search", "--exe", "wc", "--uid", "0", "--format", "json")]
 with_idx = [q(*a_) for a_ in asks]
 check(all(r.returncode == 0 and r.stdout for r in with_idx),
       f"index searches answer ({[r.returncode for r in with_idx]})")

@@ -49,7 +49,7 @@ static void test_procs_roundtrip(void **state)
 	struct search_proc in[2] = {
 		{ .key = "12@1000", .tgid = 12, .parent = "1@5", .entry = "init", .start_ms = 5,
 		  .exit_ms = SEARCH_NO_TIME, .container = "abc", .runtime_helper = 1, .comm = "sh",
-		  .nexecs = 2 },
+		  .uids = "0,1000", .nexecs = 2 },
 		{ .key = "13@2000", .tgid = 13, .start_ms = SEARCH_NO_TIME, .exit_ms = 77,
 		  .nexecs = 0 },
 	}, got;
@@ -74,6 +74,7 @@ static void test_procs_roundtrip(void **state)
 	assert_true(got.exit_ms == SEARCH_NO_TIME);
 	assert_string_equal(got.container, "abc");
 	assert_int_equal(got.runtime_helper, 1);
+	assert_string_equal(got.uids, "0,1000");
 	assert_int_equal(got.nexecs, 2);
 	epos = got.execs_pos;
 	assert_int_equal(search_next_exec(p.buf, p.len, &epos, &ts, &exe, argv, 8, &argc), 1);
@@ -93,6 +94,7 @@ static void test_procs_roundtrip(void **state)
 	assert_string_equal(got.key, "13@2000");
 	assert_string_equal(got.parent, "");
 	assert_string_equal(got.container, "");
+	assert_string_equal(got.uids, "");
 	assert_int_equal(got.runtime_helper, 0);
 	assert_int_equal(got.exit_ms, 77);
 	assert_int_equal(got.nexecs, 0);
