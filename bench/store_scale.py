@@ -95,7 +95,8 @@ SEARCHES = (("search path", ["--path", "/etc/conf1.d/x1", "--written"]),
             ("search prefix", ["--path-prefix", "/etc/conf3.d"]),
             ("search glob", ["--path-glob", "/etc/conf5.d/x4*"]),
             ("search exe", ["--exe", "/bin/busybox", "--pid", "1000"]),
-            ("search argv", ["--argv", "job 1234"]))
+            ("search argv", ["--argv", "job 1234"]),
+            ("search uid", ["--uid", "65534", "--exe", "sh", "--container", "host"]))
 
 
 def log(msg):
