@@ -224,7 +224,7 @@ int enrich_cgroup_id(void *opaque, const char *text, size_t len, char ret[CONTAI
 static int container_fast(void *opaque, pid_t pid, char ret[CONTAINER_ID_LEN + 1])
 {
 	struct enrich *e = opaque;
-	char path[512 + 4], id[CONTAINER_ID_LEN + 1];
+	char path[1024 + 4], id[CONTAINER_ID_LEN + 1]; /* longer paths: the file is read */
 	struct cg2_slot *s;
 	uint64_t cgid;
 	int state, r;
