@@ -706,7 +706,7 @@ int audit_source_fd(const struct audit_source *src)
 }
 
 int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque,
-		      struct audit_source_skips *skips)
+		      struct audit_source_skips *skips, bool *ret_drained)
 {
 	int n, count = 0;
 
@@ -719,6 +719,8 @@ int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque
 	n = recvmmsg(src->rfd, src->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (ret_drained)
+		*ret_drained = n < RECV_BATCH;
 	for (int i = 0; i < n; i++) {
 		size_t len = src->msgs[i].msg_len;
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)src->buf[i];

@@ -71,9 +71,12 @@ struct audit_source_skips {
  * was waiting, -ENOBUFS when the socket overflowed (records were lost: the caller counts it
  * and goes on; an overflow after some datagrams is reported by the next call), another -errno
  * on a real error. Datagrams not from the kernel or shorter than a netlink header are dropped
- * and counted in *skips (may be NULL); the rest of the batch is still delivered. */
+ * and counted in *skips (may be NULL); the rest of the batch is still delivered.
+ * *ret_drained (may be NULL) is set on success: true when fewer than a full batch came, i.e.
+ * the queue was empty at that moment, so the caller can go back to poll() without the call
+ * that would only say -EAGAIN (issue 16: one syscall less per wake-up). */
 int audit_source_read(struct audit_source *src, audit_record_fn fn, void *opaque,
-		      struct audit_source_skips *skips);
+		      struct audit_source_skips *skips, bool *ret_drained);
 
 /* Current kernel audit status (lost, backlog, …), asked on a separate control socket. */
 int audit_source_status(struct audit_source *src, struct audit_status *ret, char *err,

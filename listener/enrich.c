@@ -1,8 +1,9 @@
 /* enrich.c — the listener's enrichment policy and its caches (see enrich.h): per-process
  * lifetimes {start, exit, container, mnt_ns, pid_ns, when read} in a bounded chained hash
  * keyed by tgid with the pid's previous lifetime beside the current one, a direct-mapped
- * cgroup-text → container-id cache, and the set of container ids already announced.
- * procfs.c does the reading; this file decides when. */
+ * cgroup-text → container-id cache, a cgroup-v2-id → container-id cache (issue 16), and the
+ * set of container ids already announced. procfs.c and cgroup2.c do the reading; this file
+ * decides when. */
 #include "enrich.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "audit_parse.h"
+#include "cgroup2.h"
 #include "syscalls.h"
 
 /* Audit times are the coarse wall clock at syscall entry, in ms (a jiffy, 4 ms here, behind);
@@ -23,6 +25,7 @@
 
 #define NIL UINT32_MAX
 #define CG_SLOTS 256
+#define CG2_SLOTS 256
 #define CG_TEXT_MAX 2048
 #define SEEN_MAX 1024
 
@@ -53,6 +56,15 @@ struct cg_slot {
 	char text[CG_TEXT_MAX];
 };
 
+/* A v2 cgroup id and what its path says: CG2_CONTAINER (id), or CG2_TEXT (no container in the
+ * v2 path: only the whole cgroup file can tell, a v1 hierarchy may name one) */
+enum { CG2_EMPTY, CG2_CONTAINER, CG2_TEXT };
+struct cg2_slot {
+	uint64_t cgid;
+	int state;
+	char id[CONTAINER_ID_LEN + 1];
+};
+
 struct enrich {
 	pthread_mutex_t lock, cg_lock;
 	struct enrich_config cfg;
@@ -62,6 +74,8 @@ struct enrich {
 	size_t max, nbuckets, size;
 	uint32_t free_head, hand;
 	struct cg_slot *cg;
+	struct cgroup2 *cg2; /* NULL: not on this kernel, or a proc_root other than /proc */
+	struct cg2_slot *cg2_cache;
 	char (*seen)[CONTAINER_ID_LEN + 1];
 	size_t nseen, seen_hand;
 	long nr_exec[2], nr_execat[2], nr_setns[2], nr_unshare[2];
@@ -106,12 +120,21 @@ int enrich_new(const struct enrich_config *cfg, struct enrich **ret)
 	e->slots = calloc(e->max, sizeof(*e->slots));
 	e->buckets = malloc(e->nbuckets * sizeof(*e->buckets));
 	e->cg = calloc(CG_SLOTS, sizeof(*e->cg));
+	e->cg2_cache = calloc(CG2_SLOTS, sizeof(*e->cg2_cache));
 	e->seen = calloc(SEEN_MAX, sizeof(*e->seen));
 	e->proc_root = strdup(cfg->proc_root && *cfg->proc_root ? cfg->proc_root
 							   : PROCFS_DEFAULT_ROOT);
-	if (!e->slots || !e->buckets || !e->cg || !e->seen || !e->proc_root) {
+	if (!e->slots || !e->buckets || !e->cg || !e->cg2_cache || !e->seen || !e->proc_root) {
 		enrich_free(e);
 		return -ENOMEM;
+	}
+	/* the pidfd path reads the live system: only when /proc is the real one */
+	if (strcmp(e->proc_root, PROCFS_DEFAULT_ROOT) == 0 && !cfg->no_cgroup2) {
+		int r = cgroup2_open(&e->cg2);
+
+		e->st.cgroup2_open = r;
+	} else {
+		e->st.cgroup2_open = -ENOTSUP;
 	}
 	e->cfg.proc_root = e->proc_root;
 	for (size_t i = 0; i < e->nbuckets; i++)
@@ -137,6 +160,8 @@ void enrich_free(struct enrich *e)
 	free(e->slots);
 	free(e->buckets);
 	free(e->cg);
+	cgroup2_close(e->cg2);
+	free(e->cg2_cache);
 	free(e->seen);
 	free(e->proc_root);
 	free(e);
@@ -188,6 +213,58 @@ int enrich_cgroup_id(void *opaque, const char *text, size_t len, char ret[CONTAI
 		pthread_mutex_unlock(&e->cg_lock);
 	}
 	return r;
+}
+
+/* procfs_read_opts.container_fast: the container of pid from its v2 cgroup id, without
+ * reading /proc/PID/cgroup, when the v2 cgroup's path names a container (then every
+ * hierarchy does: runtimes put a container in all of them, and the cgroup file's first id
+ * wins). A v2 path without a container says nothing of the v1 hierarchies (a v1-only runtime
+ * leaves its containers in the v2 root): the file is read (-ENOENT). The id → path answer is
+ * cached: a v2 cgroup keeps its path for its life (no rename) and ids are never reused. */
+static int container_fast(void *opaque, pid_t pid, char ret[CONTAINER_ID_LEN + 1])
+{
+	struct enrich *e = opaque;
+	char path[1024 + 4], id[CONTAINER_ID_LEN + 1]; /* longer paths: the file is read */
+	struct cg2_slot *s;
+	uint64_t cgid;
+	int state, r;
+
+	if (!e->cg2)
+		return -EOPNOTSUPP;
+	r = cgroup2_pid_id(e->cg2, pid, &cgid);
+	if (r < 0)
+		return r; /* gone, or a thread: the file says it */
+	s = &e->cg2_cache[(cgid * 0x9E3779B97F4A7C15ull) >> 56];
+	pthread_mutex_lock(&e->cg_lock);
+	state = s->cgid == cgid ? s->state : CG2_EMPTY;
+	if (state == CG2_CONTAINER)
+		memcpy(ret, s->id, sizeof(s->id));
+	if (state == CG2_CONTAINER)
+		e->st.cgroup2_hits++;
+	else if (state == CG2_TEXT)
+		e->st.cgroup2_text++;
+	pthread_mutex_unlock(&e->cg_lock);
+	if (state == CG2_CONTAINER)
+		return 0;
+	if (state == CG2_TEXT)
+		return -ENOENT;
+
+	/* first sight of this cgroup: its path, as a "0::" line of the cgroup file */
+	memcpy(path, "0::", 3);
+	r = cgroup2_path(e->cg2, cgid, path + 3, sizeof(path) - 3);
+	if (r < 0)
+		return r; /* not cached: maybe gone meanwhile */
+	state = container_id_from_line(path, strlen(path), id) == 0 ? CG2_CONTAINER : CG2_TEXT;
+	pthread_mutex_lock(&e->cg_lock);
+	s->cgid = cgid;
+	s->state = state;
+	memcpy(s->id, state == CG2_CONTAINER ? id : "", state == CG2_CONTAINER ? sizeof(id) : 1);
+	e->st.cgroup2_misses++;
+	pthread_mutex_unlock(&e->cg_lock);
+	if (state != CG2_CONTAINER)
+		return -ENOENT;
+	memcpy(ret, id, sizeof(id));
+	return 0;
 }
 
 /* Announce a container id the first time it is seen (bounded set: a forgotten id is
@@ -403,7 +480,7 @@ void enrich_proc_exit(struct enrich *e, const struct cn_proc_event *ev)
 int enrich_proc_exec(struct enrich *e, const struct cn_proc_event *ev, struct procfs_proc *ret)
 {
 	struct procfs_read_opts o = { .flags = PROCFS_SKIP_STATUS, .cgroup_id = enrich_cgroup_id,
-				      .opaque = e };
+				      .container_fast = container_fast, .opaque = e };
 	struct procfs_ids ids;
 	struct life *l;
 	int64_t t = (int64_t)ev->timestamp_ns, now;
@@ -486,7 +563,8 @@ int enrich_audit_container(struct enrich *e, const struct audit_event *ev, pid_t
 			   char ret[CONTAINER_ID_LEN + 1])
 {
 	const struct audit_record *sc = audit_event_record(ev, AUDIT_T_SYSCALL);
-	struct procfs_read_opts o = { .cgroup_id = enrich_cgroup_id, .opaque = e };
+	struct procfs_read_opts o = { .cgroup_id = enrich_cgroup_id, .container_fast = container_fast,
+				      .opaque = e };
 	struct procfs_ids ids;
 	enum change ch = event_change(e, sc);
 	int64_t t = (int64_t)ev->sec * 1000000000 + (int64_t)ev->msec * 1000000 -

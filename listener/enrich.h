@@ -22,6 +22,12 @@
  *   current one for audit records that arrive after the next fork of the pid.
  * - cgroup file text → container id is cached (a container's thousandth exec parses nothing),
  *   and the first time a container id is seen, cfg.on_new_container is called.
+ * - Issue 16: reading /proc/PID/cgroup is the dearest part of a read (every hierarchy is
+ *   formatted anew). Where the kernel can say a process's cgroup v2 id (pidfd, Linux 6.13+)
+ *   and that v2 cgroup's path names a container, the id is taken from the path (cached per v2
+ *   id: paths never change, ids are never reused) and the cgroup file is not read. A v2 path
+ *   without a container decides nothing (a v1-only runtime leaves its containers in the v2
+ *   root): the file is read, as before.
  *
  * Thread-safe (one mutex for the process cache, one for the cgroup cache; no /proc read
  * holds either). No logging: counters in struct enrich_stats. */
@@ -47,6 +53,7 @@ struct enrich_config {
 	 * pid is a process seen in it. May be NULL. */
 	void (*on_new_container)(void *opaque, const char id[CONTAINER_ID_LEN + 1], pid_t pid);
 	void *opaque;
+	bool no_cgroup2; /* never take the container from the v2 cgroup id (tests, measuring) */
 };
 
 struct enrich_stats {
@@ -59,6 +66,10 @@ struct enrich_stats {
 	uint64_t gone;            /* gone before read, nothing known */
 	uint64_t evictions;
 	uint64_t cgroup_hits, cgroup_misses;
+	/* issue 16: containers from the v2 cgroup id: served, first sights of a v2 cgroup, and
+	 * v2 cgroups that name no container (the cgroup file read instead) */
+	uint64_t cgroup2_hits, cgroup2_misses, cgroup2_text;
+	int cgroup2_open; /* 0: in use; else why not (-EOPNOTSUPP: kernel before 6.13, ...) */
 	uint64_t containers_seen;
 	size_t size, max;
 };

@@ -185,14 +185,17 @@ static void *audit_thread(void *arg)
 		if (r > 0) {
 			/* drain what is there before expiring, so EOEs are not overtaken */
 			for (int i = 0; i < 256; i++) {
-				r = audit_source_read(l->audit, on_audit_record, l, &skips);
+				bool drained = false;
+
+				r = audit_source_read(l->audit, on_audit_record, l, &skips, &drained);
 				if (skips.runts != runts_logged) {
 					log_warn("audit: %" PRIu64 " datagram(s) shorter than a netlink "
 						 "header skipped", skips.runts - runts_logged);
 					runts_logged = skips.runts;
 					atomic_store(&l->c.audit_runts, skips.runts);
 				}
-				if (r == -EAGAIN)
+				/* a short batch: empty now, poll again (not a call for -EAGAIN) */
+				if (r == -EAGAIN || (r >= 0 && drained))
 					break;
 				if (r == -ENOBUFS) {
 					uint64_t n = atomic_fetch_add(&l->c.audit_enobufs, 1) + 1;
@@ -354,8 +357,10 @@ static void *proc_thread(void *arg)
 		if (r <= 0)
 			continue;
 		for (int i = 0; i < 256; i++) {
-			r = pc_read(l->pc, on_proc_event, l);
-			if (r == -EAGAIN)
+			bool drained = false;
+
+			r = pc_read(l->pc, on_proc_event, l, &drained);
+			if (r == -EAGAIN || (r >= 0 && drained))
 				break;
 			if (r == -ENOBUFS) {
 				atomic_fetch_add(&l->c.proc_enobufs, 1);
@@ -504,6 +509,11 @@ static void append_counters(struct listener *l, bson_t *b)
 		BSON_APPEND_INT64(&c, "enrich_evictions", es.evictions);
 		BSON_APPEND_INT64(&c, "enrich_cgroup_hits", es.cgroup_hits);
 		BSON_APPEND_INT64(&c, "enrich_cgroup_misses", es.cgroup_misses);
+		/* issue 16: containers from the cgroup v2 id (enrich.h) */
+		BSON_APPEND_INT64(&c, "enrich_cgroup2_hits", es.cgroup2_hits);
+		BSON_APPEND_INT64(&c, "enrich_cgroup2_misses", es.cgroup2_misses);
+		BSON_APPEND_INT64(&c, "enrich_cgroup2_text", es.cgroup2_text);
+		BSON_APPEND_INT32(&c, "enrich_cgroup2_open", es.cgroup2_open);
 		BSON_APPEND_INT64(&c, "containers_seen", es.containers_seen);
 	}
 	if (l->writer) {
@@ -748,6 +758,14 @@ int main(int argc, char **argv)
 		if ((r = enrich_new(&ecfg, &l->enrich)) < 0) {
 			log_err("enrich: %s", strerror(-r));
 			goto out;
+		}
+		{
+			struct enrich_stats es;
+
+			enrich_get_stats(l->enrich, &es);
+			if (es.cgroup2_open < 0)
+				log_info("enrich: containers from /proc/PID/cgroup only (cgroup v2 id: "
+					 "%s)", strerror(-es.cgroup2_open));
 		}
 	}
 	if (!l->opt.no_proc &&

@@ -16,6 +16,9 @@
 
 /* One cn_proc datagram is ~100 bytes; the kernel never sends more than a page at once. */
 #define PC_RECV_BUF 8192
+/* Datagrams taken per recvmmsg() (issue 16): one event each, so a burst costs one syscall
+ * instead of one per event. */
+#define PC_RECV_BATCH 16
 
 struct pc {
 	struct mnl_socket *nl;
@@ -26,7 +29,11 @@ struct pc {
 	/* the callback of the pc_read() in progress */
 	pc_event_fn fn;
 	void *opaque;
-	uint8_t buf[PC_RECV_BUF] __attribute__((aligned(8)));
+	/* recvmmsg() state, set up at open */
+	struct mmsghdr msgs[PC_RECV_BATCH];
+	struct iovec iov[PC_RECV_BATCH];
+	struct sockaddr_nl from[PC_RECV_BATCH];
+	uint8_t buf[PC_RECV_BATCH][PC_RECV_BUF] __attribute__((aligned(8)));
 };
 
 static int send_op(struct pc *pc, enum proc_cn_mcast_op op)
@@ -78,6 +85,13 @@ int pc_open(int rcvbuf_bytes, struct pc **ret)
 	r = send_op(pc, PROC_CN_MCAST_LISTEN);
 	if (r < 0)
 		goto out_close;
+	for (int i = 0; i < PC_RECV_BATCH; i++) {
+		pc->iov[i].iov_base = pc->buf[i];
+		pc->iov[i].iov_len = sizeof(pc->buf[i]);
+		pc->msgs[i].msg_hdr.msg_iov = &pc->iov[i];
+		pc->msgs[i].msg_hdr.msg_iovlen = 1;
+		pc->msgs[i].msg_hdr.msg_name = &pc->from[i];
+	}
 	*ret = pc;
 	return 0;
 
@@ -122,45 +136,50 @@ static void on_event(void *opaque, const struct cn_proc_event *ev)
 		pc->fn(pc->opaque, ev);
 }
 
-int pc_read(struct pc *pc, pc_event_fn fn, void *opaque)
+int pc_read(struct pc *pc, pc_event_fn fn, void *opaque, bool *ret_drained)
 {
 	struct cn_proc_stats cst = { 0 };
-	struct sockaddr_nl addr;
-	struct iovec iov = { .iov_base = pc->buf, .iov_len = sizeof(pc->buf) };
-	struct msghdr msg = {
-		.msg_name = &addr,
-		.msg_namelen = sizeof(addr),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-	};
-	ssize_t n;
-	int r;
+	int n, events = 0;
 
+	for (int i = 0; i < PC_RECV_BATCH; i++) {
+		pc->msgs[i].msg_hdr.msg_namelen = sizeof(pc->from[i]);
+		pc->msgs[i].msg_hdr.msg_flags = 0;
+	}
+	/* an error after the first datagram (ENOBUFS) stays on the socket for the next call */
 	do {
-		n = recvmsg(pc_fd(pc), &msg, MSG_DONTWAIT);
+		n = recvmmsg(pc_fd(pc), pc->msgs, PC_RECV_BATCH, MSG_DONTWAIT, NULL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno == ENOBUFS)
 			pc->st.enobufs++;
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	}
-	pc->st.datagrams++;
-	if (msg.msg_namelen != sizeof(addr) || addr.nl_pid != 0) {
-		pc->st.foreign++; /* only the kernel may speak here */
-		return 0;
-	}
-	if (msg.msg_flags & MSG_TRUNC) {
-		pc->st.malformed++;
-		return 0;
-	}
+	if (ret_drained)
+		*ret_drained = n < PC_RECV_BATCH;
 	pc->fn = fn;
 	pc->opaque = opaque;
-	r = cn_proc_decode_datagram(pc->buf, (size_t)n, on_event, pc, &cst);
+	for (int i = 0; i < n; i++) {
+		const struct msghdr *msg = &pc->msgs[i].msg_hdr;
+		int r;
+
+		pc->st.datagrams++;
+		if (msg->msg_namelen != sizeof(pc->from[i]) || pc->from[i].nl_pid != 0) {
+			pc->st.foreign++; /* only the kernel may speak here */
+			continue;
+		}
+		if (msg->msg_flags & MSG_TRUNC) {
+			pc->st.malformed++;
+			continue;
+		}
+		r = cn_proc_decode_datagram(pc->buf[i], pc->msgs[i].msg_len, on_event, pc, &cst);
+		if (r > 0)
+			events += r;
+	}
 	pc->fn = NULL;
 	pc->opaque = NULL;
 	pc->st.acks += cst.acks;
 	pc->st.malformed += cst.malformed + cst.foreign;
-	return r;
+	return events;
 }
 
 void pc_get_stats(const struct pc *pc, struct pc_stats *ret)

@@ -1,12 +1,13 @@
 /* proc_connector.h — the kernel's proc connector socket (libmnl, NETLINK_CONNECTOR, group
- * CN_IDX_PROC): open and subscribe, read one datagram at a time into decoded events, count
+ * CN_IDX_PROC): open and subscribe, read batches of datagrams into decoded events, count
  * every loss, unsubscribe on close. One reader thread owns a struct pc.
  *
  * The socket is non-blocking: wait for pc_fd() to be readable (poll), then call pc_read()
- * until it returns -EAGAIN. Needs CAP_NET_ADMIN (root). */
+ * until it returns -EAGAIN or says the socket was drained. Needs CAP_NET_ADMIN (root). */
 #ifndef LINEAGE_PROC_CONNECTOR_H
 #define LINEAGE_PROC_CONNECTOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cn_proc.h"
@@ -39,11 +40,14 @@ int pc_fd(const struct pc *pc);
 
 typedef void (*pc_event_fn)(void *opaque, const struct cn_proc_event *ev);
 
-/* One recvmsg: each decoded event goes to fn (ev valid during the call). Returns the number of
- * events (0 when the datagram held none, e.g. an ack or a foreign sender), -EAGAIN when
- * nothing is queued, -ENOBUFS when the kernel dropped events (counted; the socket stays
- * usable: call again), other -errno on failure. EINTR is retried. */
-int pc_read(struct pc *pc, pc_event_fn fn, void *opaque);
+/* One recvmmsg (up to 16 datagrams): each decoded event goes to fn (ev valid during the call),
+ * in arrival order. Returns the number of events (0 when the datagrams held none, e.g. an ack
+ * or a foreign sender), -EAGAIN when nothing is queued, -ENOBUFS when the kernel dropped
+ * events (counted; the socket stays usable: call again; an overrun after some datagrams is
+ * reported by the next call), other -errno on failure. EINTR is retried. On success
+ * *ret_drained (may be NULL) says whether fewer than a full batch came: the queue was empty,
+ * poll() again rather than call for -EAGAIN. */
+int pc_read(struct pc *pc, pc_event_fn fn, void *opaque, bool *ret_drained);
 
 void pc_get_stats(const struct pc *pc, struct pc_stats *ret);
 

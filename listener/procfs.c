@@ -3,7 +3,12 @@
  * procfs.h). Owns nothing beyond the strings it hands to the caller.
  *
  * Every file of one process is opened relative to one directory fd of /proc/PID, so a pid
- * reused between two reads cannot mix two processes: the old fd then fails with ESRCH. */
+ * reused between two reads cannot mix two processes: the old fd then fails with ESRCH.
+ *
+ * Cost (issue 16): an exec's read is the listener's largest cost per exec, and a /proc file's
+ * text is generated anew by every read(2): stat's text is made again even for a read at its
+ * end. /proc files are generated whole by one read (seq_file single_open, cmdline), so a read
+ * shorter than asked is the whole file: no second read to see the end. */
 #include "procfs.h"
 
 #include <ctype.h>
@@ -32,7 +37,15 @@ static bool is_gone_errno(int e)
 	return e == ENOENT || e == ESRCH;
 }
 
-/* Read at most cap bytes of dirfd/name into buf; *ret_len gets the count. 0 or -errno. */
+/* A read of n bytes where want were asked ends the file: shorter, and not a whole number of
+ * pages (an older kernel hands cmdline out a page per read). */
+static bool short_read_ends(size_t n, size_t want)
+{
+	return n < want && (n == 0 || n % 4096 != 0);
+}
+
+/* Read at most cap bytes of dirfd/name into buf; *ret_len gets the count. 0 or -errno. A
+ * short read ends it (see the top of the file). */
 static int read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *ret_len)
 {
 	size_t len = 0;
@@ -42,7 +55,8 @@ static int read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *r
 	if (fd < 0)
 		return -errno;
 	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
+		size_t want = cap - len;
+		ssize_t n = read(fd, buf + len, want);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -50,9 +64,9 @@ static int read_at(int dirfd, const char *name, char *buf, size_t cap, size_t *r
 			r = -errno;
 			goto out;
 		}
-		if (n == 0)
-			break;
 		len += (size_t)n;
+		if (short_read_ends((size_t)n, want))
+			break;
 	}
 	*ret_len = len;
 out:
@@ -60,22 +74,24 @@ out:
 	return r;
 }
 
-/* Read at most cap bytes of fd from offset 0 (a /proc file generates its text anew). */
+/* Read at most cap bytes of fd from offset 0 (a /proc file generates its text anew; a short
+ * read is the whole file, see the top). */
 static int pread_all(int fd, char *buf, size_t cap, size_t *ret_len)
 {
 	size_t len = 0;
 
 	while (len < cap) {
-		ssize_t n = pread(fd, buf + len, cap - len, (off_t)len);
+		size_t want = cap - len;
+		ssize_t n = pread(fd, buf + len, want, (off_t)len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (n == 0)
-			break;
 		len += (size_t)n;
+		if (short_read_ends((size_t)n, want))
+			break;
 	}
 	*ret_len = len;
 	return 0;
@@ -300,23 +316,31 @@ static int cgroup_to_id(const struct procfs_read_opts *o, const char *text, size
 	return container_id_from_cgroup(text, len, container);
 }
 
-static int ids_at(int dirfd, const struct procfs_read_opts *o,
-		  char container[CONTAINER_ID_LEN + 1], uint64_t *mnt_ns, uint64_t *pid_ns)
+/* cgroup and the two ns links; *ret_live (may be NULL) says the last link was read, so the
+ * process was not reaped before that point. */
+static int ids_at(int dirfd, pid_t pid, const struct procfs_read_opts *o,
+		  char container[CONTAINER_ID_LEN + 1], uint64_t *mnt_ns, uint64_t *pid_ns,
+		  bool *ret_live)
 {
 	char buf[CGROUP_BUF];
 	size_t len = 0;
 	int r;
 
 	container[0] = '\0';
-	r = read_at(dirfd, "cgroup", buf, sizeof(buf), &len);
-	if (r == 0 && cgroup_to_id(o, buf, len, container) < 0)
+	if (!(o && o->container_fast && o->container_fast(o->opaque, pid, container) == 0)) {
 		container[0] = '\0';
-	if (r < 0 && is_gone_errno(-r))
-		return r;
+		r = read_at(dirfd, "cgroup", buf, sizeof(buf), &len);
+		if (r == 0 && cgroup_to_id(o, buf, len, container) < 0)
+			container[0] = '\0';
+		if (r < 0 && is_gone_errno(-r))
+			return r;
+	}
 	*mnt_ns = 0;
 	*pid_ns = 0;
 	(void)ns_at(dirfd, "ns/mnt", mnt_ns);
-	(void)ns_at(dirfd, "ns/pid", pid_ns);
+	r = ns_at(dirfd, "ns/pid", pid_ns);
+	if (ret_live)
+		*ret_live = r == 0;
 	return 0;
 }
 
@@ -345,7 +369,7 @@ int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_op
 	struct procfs_proc p;
 	char buf[STATUS_BUF];
 	size_t len = 0;
-	bool vanished = false;
+	bool vanished = false, live = false;
 	int dirfd, statfd = -1, r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -359,7 +383,8 @@ int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_op
 			goto gone;
 		return dirfd;
 	}
-	/* stat stays open: read again at the end, it says whether the process was reaped */
+	/* stat stays open: read again at the end, unless the last read said the process was still
+	 * there, it says whether the process was reaped */
 	statfd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	r = statfd < 0 ? -errno : pread_all(statfd, buf, STAT_BUF, &len);
 	if (r < 0) {
@@ -396,12 +421,14 @@ int procfs_read_ex(const char *proc_root, pid_t pid, const struct procfs_read_op
 	if (r == -ENOMEM)
 		goto fail;
 	vanished |= r == -ESRCH;
+	live = r == 0 && p.argv; /* a zombie's or reaped process's cmdline is empty */
 	if (!(flags & PROCFS_SKIP_IDS)) {
-		r = ids_at(dirfd, o, p.container, &p.mnt_ns, &p.pid_ns);
+		r = ids_at(dirfd, pid, o, p.container, &p.mnt_ns, &p.pid_ns, &live);
 		vanished |= is_gone_errno(-r);
 	}
-	/* Did it exit while we read? stat of a reaped process's dir fd fails. */
-	if (vanished || pread_all(statfd, buf, 1, &len) < 0)
+	/* Did it exit while we read? stat of a reaped process's dir fd fails. Not asked when the
+	 * last read succeeded: everything before it was read from the live process. */
+	if (vanished || (!live && pread_all(statfd, buf, 1, &len) < 0))
 		p.gone = true;
 	close(statfd);
 	close(dirfd);
@@ -447,7 +474,7 @@ int procfs_read_ids(const char *proc_root, pid_t pid, const struct procfs_read_o
 			r = procfs_parse_stat(buf, len, comm, &state, &ids.ppid, &ids.start_ticks);
 	}
 	if (r == 0)
-		r = ids_at(dirfd, o, ids.container, &ids.mnt_ns, &ids.pid_ns);
+		r = ids_at(dirfd, pid, o, ids.container, &ids.mnt_ns, &ids.pid_ns, NULL);
 	close(dirfd);
 	if (r < 0)
 		return is_gone_errno(-r) ? -ESRCH : r;

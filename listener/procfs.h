@@ -56,6 +56,9 @@ struct procfs_read_opts {
 	unsigned flags;
 	int (*cgroup_id)(void *opaque, const char *text, size_t len,
 			 char ret[CONTAINER_ID_LEN + 1]);
+	/* issue 16: when set, asked first for pid's container id; 0 (ret filled) means
+	 * /proc/PID/cgroup is not read, < 0 that it is. */
+	int (*container_fast)(void *opaque, pid_t pid, char ret[CONTAINER_ID_LEN + 1]);
 	void *opaque;
 };
 

@@ -71,7 +71,7 @@ static const struct cn_proc_event *wait_for(struct pc *pc, struct sink *s,
 			return NULL;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
-		while ((r = pc_read(pc, sink_fn, s)) >= 0 || r == -ENOBUFS)
+		while ((r = pc_read(pc, sink_fn, s, NULL)) >= 0 || r == -ENOBUFS)
 			;
 		assert_int_equal(r, -EAGAIN);
 	}
@@ -250,7 +250,7 @@ static void test_foreign_sender_dropped(void **state)
 
 		s->n = 0;
 		poll(&pfd, 1, 20);
-		while ((r = pc_read(pc, sink_fn, s)) >= 0 || r == -ENOBUFS) {
+		while ((r = pc_read(pc, sink_fn, s, NULL)) >= 0 || r == -ENOBUFS) {
 			for (size_t k = 0; k < s->n; k++)
 				assert_int_not_equal(s->ev[k].pid, 999999);
 		}
@@ -283,7 +283,7 @@ static void test_enobufs_counted(void **state)
 		assert_true(c > 0);
 		waitpid(c, NULL, 0);
 	}
-	while ((r = pc_read(pc, sink_fn, s)) != -EAGAIN) {
+	while ((r = pc_read(pc, sink_fn, s, NULL)) != -EAGAIN) {
 		if (r == -ENOBUFS)
 			enobufs++;
 		else
