@@ -46,6 +46,8 @@ struct search {
 	char procs[SCHEMA_OUT_NAME_MAX], files[SCHEMA_OUT_NAME_MAX];
 	struct pent *cache[CACHE_BUCKETS];
 	struct pindex *pidx; /* the search index's processes (NULL: none, read documents) */
+	struct pent **phits; /* process hits of the session, printed sorted (cache entries) */
+	size_t nphits, capphits;
 	size_t hits;
 	bool header_done;
 };
@@ -506,8 +508,38 @@ static int proc_hit(struct qctx *ctx, const bson_t *d, void *data)
 	e = proc_get(s, key, d);
 	if (!proc_match(s, e))
 		return 0;
-	print_hit(s, e, NULL, key);
+	if (s->nphits == s->capphits) {
+		struct pent **nv = realloc(s->phits, (s->capphits ? s->capphits * 2 : 256) *
+					   sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->phits = nv;
+		s->capphits = s->capphits ? s->capphits * 2 : 256;
+	}
+	s->phits[s->nphits++] = e;
 	return 0;
+}
+
+static int phit_cmp(const void *a, const void *b)
+{
+	const struct pent *x = *(struct pent *const *)a, *y = *(struct pent *const *)b;
+	int64_t sx = doc_date(x->doc, "start"), sy = doc_date(y->doc, "start");
+
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* Process hits by start (then key): the same order whichever way they were read (the
+ * index, the documents, or pages that come per container). */
+static void phits_print(struct search *s)
+{
+	if (s->nphits > 1)
+		qsort(s->phits, s->nphits, sizeof(*s->phits), phit_cmp);
+	for (size_t i = 0; i < s->nphits; i++)
+		print_hit(s, s->phits[i], NULL, s->phits[i]->key);
+	s->nphits = 0;
 }
 
 /* --- the filter's search index (issue 20, common/search_format.h) ---------------------------
@@ -990,6 +1022,9 @@ static int search_session(struct search *s)
 		r = a->pid >= 0 || !(a->exe || a->argv_sub) || !s->pidx ? 1 : procs_by_index(s);
 		if (r == 1)
 			r = q_each(ctx, s->procs, &q, NULL, proc_hit, s);
+		if (r == 0)
+			phits_print(s);
+		s->nphits = 0;
 	}
 	bson_destroy(&q);
 	cache_free(s);
@@ -1069,6 +1104,7 @@ out:
 	free(l.v);
 	bson_destroy(&sort);
 	bson_destroy(&proj);
+	free(s->phits);
 	free(s);
 	return r;
 }
