@@ -41,7 +41,11 @@ BEGIN
 			CONTINUE WHEN field IS NULL;
 			field := replace(field, '''''', '''');
 			CONTINUE WHEN field IN ('ts', 'seq', 'started_at', 'start', 'open');
-			gin_name := left(idx.tbl, 40) || '_' || left(md5(field), 12) || '_gin';
+			-- unique per table and field: FerretDB's table names of one session's output
+			-- runs share their first 40 characters, and with a name taken from those
+			-- a re-run's CREATE INDEX IF NOT EXISTS found the previous run's index and
+			-- skipped: the new output had no GIN index at all
+			gin_name := left(idx.tbl, 30) || '_' || left(md5(idx.nsp || '.' || idx.tbl || '.' || field), 16) || '_gin';
 			EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((_jsonb -> %L) jsonb_path_ops)',
 				       gin_name, idx.nsp, idx.tbl, field);
 		END LOOP;

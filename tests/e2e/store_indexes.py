@@ -79,6 +79,20 @@ for args in (["sessions"], ["containers", *S], ["tree", cid, *S], ["timeline", c
                        timeout=120)
     check(q.returncode == 0, f"lineage-query {' '.join(args)} exits 0 in {time.time() - t:.2f} s "
           f"({q.stderr.strip()[-200:]})")
+# a re-run's output has its GIN indexes too (their names once collided with the previous
+# run's: FerretDB's table names of one session's output share their first 40 characters)
+p = subprocess.run([FILTER, "--uri", URI, "--db", DB, "--session", sid, "-q"],
+                   capture_output=True, text=True, timeout=300)
+check(p.returncode == 0, f"filter re-run exits 0 ({p.stderr.strip()[-300:]})")
+gin_tables = {t for t, _ in psql(f"SELECT tablename, indexname FROM pg_indexes WHERE "
+                                 f"schemaname = '{DB}' AND indexdef LIKE '%USING gin%'")}
+all_tables = {t for (t,) in psql(f"SELECT tablename FROM pg_tables WHERE schemaname = '{DB}'")}
+fl = d.sessions.find_one({"_id": bson.ObjectId(sid)})["filter"]
+for kind in ("processes", "containers", "files", "search", "pages"):
+    mangled = [t for t in all_tables
+               if t.startswith(kind + "_") and t not in tables.values()]
+    check(len(mangled) == 1 and mangled[0] in gin_tables,
+          f"the re-run's {kind} ({fl.get(kind)}) has GIN indexes ({mangled})")
 # PostgreSQL 15 flushes a backend's table statistics when it goes idle, at most every 10 s
 time.sleep(12)
 stats = {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in psql(
