@@ -649,7 +649,10 @@ static void one_process(struct model *m, int pi, struct fdtab *t, struct inhtab 
 			int s = fdt_find(t, wfd);
 
 			if (s >= 0) {
-				struct m_file *f = &m->files[written_entry(m, pi, t, s, e)];
+				/* the index first: written_entry may move m->files (a new entry),
+				 * and C leaves open whether m->files is read before the call */
+				int fi = written_entry(m, pi, t, s, e);
+				struct m_file *f = &m->files[fi];
 
 				f->write = true;
 				if (ok(e) && e->exit > 0)
