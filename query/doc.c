@@ -31,6 +31,17 @@ int64_t doc_int(const bson_t *d, const char *key, int64_t dflt)
 	return dflt;
 }
 
+bool doc_bin(const bson_t *d, const char *key, const uint8_t **buf, uint32_t *len)
+{
+	bson_iter_t it;
+	bson_subtype_t sub;
+
+	if (!find(d, key, &it) || !BSON_ITER_HOLDS_BINARY(&it))
+		return false;
+	bson_iter_binary(&it, &sub, len, buf);
+	return true;
+}
+
 bool doc_bool(const bson_t *d, const char *key)
 {
 	bson_iter_t it;

@@ -36,8 +36,6 @@ static int take_page(struct qctx *ctx, const bson_t *d, void *data)
 	int64_t raw_len = doc_int(d, SCHEMA_F_PAGE_RAW_LEN, -1);
 	const uint8_t *bin;
 	uint32_t blen;
-	bson_subtype_t sub;
-	bson_iter_t it;
 	uint8_t **nv, *raw = NULL;
 	size_t *nl;
 	int r;
@@ -45,13 +43,12 @@ static int take_page(struct qctx *ctx, const bson_t *d, void *data)
 	(void)ctx;
 	if (!codec || strcmp(codec, PAGE_CODEC_ZLIB) || raw_len < 0 ||
 	    raw_len > (int64_t)PAGE_RAW_LIMIT ||
-	    !bson_iter_init_find(&it, d, SCHEMA_F_PAGE_DATA) || !BSON_ITER_HOLDS_BINARY(&it)) {
+	    !doc_bin(d, SCHEMA_F_PAGE_DATA, &bin, &blen)) {
 		snprintf(u->why, sizeof(u->why), "page %s: not a page of this version",
 			 doc_str(d, SCHEMA_F_ID) ? doc_str(d, SCHEMA_F_ID) : "?");
 		u->bad = true;
 		return -ECANCELED;
 	}
-	bson_iter_binary(&it, &sub, &blen, &bin);
 	r = page_unpack(bin, blen, (size_t)raw_len, &raw);
 	if (r == -EBADMSG) {
 		snprintf(u->why, sizeof(u->why), "page %s does not decode",

@@ -36,6 +36,8 @@ struct qctx {
 const char *doc_str(const bson_t *d, const char *key);
 int64_t doc_int(const bson_t *d, const char *key, int64_t dflt);
 bool doc_bool(const bson_t *d, const char *key);
+/* A binary field (any subtype): true with *buf (into d) and *len. */
+bool doc_bin(const bson_t *d, const char *key, const uint8_t **buf, uint32_t *len);
 int64_t doc_date(const bson_t *d, const char *key);
 bool doc_is_null(const bson_t *d, const char *key);
 

@@ -586,17 +586,14 @@ static int pidx_part(struct qctx *ctx, const bson_t *d, void *data)
 	struct pindex *x = data;
 	const uint8_t *buf;
 	uint32_t len;
-	bson_subtype_t sub;
-	bson_iter_t it;
 	uint8_t **np, *copy;
 	size_t *nl;
 
 	(void)ctx;
-	if (!bson_iter_init_find(&it, d, SCHEMA_F_SEARCH_DATA) || !BSON_ITER_HOLDS_BINARY(&it)) {
+	if (!doc_bin(d, SCHEMA_F_SEARCH_DATA, &buf, &len)) {
 		x->bad = true;
 		return -ECANCELED;
 	}
-	bson_iter_binary(&it, &sub, &len, &buf);
 	np = realloc(x->parts, (x->nparts + 1) * sizeof(*np));
 	if (!np)
 		return -ENOMEM;
@@ -848,17 +845,14 @@ static int paths_part(struct qctx *ctx, const bson_t *d, void *data)
 	const char *path;
 	const uint8_t *buf;
 	uint32_t len;
-	bson_subtype_t sub;
-	bson_iter_t it;
 	size_t pos = 0;
 	int r = 0, k;
 
 	(void)ctx;
-	if (!bson_iter_init_find(&it, d, SCHEMA_F_SEARCH_DATA) || !BSON_ITER_HOLDS_BINARY(&it)) {
+	if (!doc_bin(d, SCHEMA_F_SEARCH_DATA, &buf, &len)) {
 		x->bad = true;
 		return -ECANCELED;
 	}
-	bson_iter_binary(&it, &sub, &len, &buf);
 	while (r == 0 && (k = search_next_path(buf, len, &pos, &path)) == 1)
 		if (raw_path_wanted(path, x->a))
 			r = paths_add(x, path);
