@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "model.h"
 
 struct model_chunk {
@@ -14,14 +15,18 @@ struct model_chunk {
 
 #define CHUNK_SIZE (256 * 1024)
 
+static void die_oom(void)
+{
+	fputs("lineage-filter: out of memory\n", stderr);
+	abort();
+}
+
 static void *xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 
-	if (!q) {
-		fputs("lineage-filter: out of memory\n", stderr);
-		abort();
-	}
+	if (!q)
+		die_oom();
 	return q;
 }
 
@@ -105,10 +110,8 @@ void *model_grow(void **arr, size_t elem, size_t n, size_t *cap)
 {
 	char *slot;
 
-	if (n >= *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*arr = xrealloc(*arr, *cap * elem);
-	}
+	if (grow_room(arr, elem, n, cap) < 0)
+		die_oom();
 	slot = (char *)*arr + n * elem;
 	memset(slot, 0, elem);
 	return slot;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "page_format.h"
+#include "grow.h"
 #include "query.h"
 
 struct unpacked {
@@ -367,14 +368,9 @@ int q_pages_each(struct qctx *ctx, const char *coll, const bson_t *filter, const
 				r = fn(ctx, &doc, data);
 				continue;
 			}
-			if (n == cap) {
-				struct sorted *nv = realloc(v, (cap = cap ? cap * 2 : 1024) * sizeof(*v));
-
-				if (!nv) {
-					r = -ENOMEM;
-					break;
-				}
-				v = nv;
+			if (GROW(v, n, cap) < 0) {
+				r = -ENOMEM;
+				break;
 			}
 			v[n].d = d;
 			v[n].len = dl;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "query.h"
 #include "raw.h"
 #include "hash.h"
@@ -508,15 +509,8 @@ static int proc_hit(struct qctx *ctx, const bson_t *d, void *data)
 	e = proc_get(s, key, d);
 	if (!proc_match(s, e))
 		return 0;
-	if (s->nphits == s->capphits) {
-		struct pent **nv = realloc(s->phits, (s->capphits ? s->capphits * 2 : 256) *
-					   sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		s->phits = nv;
-		s->capphits = s->capphits ? s->capphits * 2 : 256;
-	}
+	if (GROW(s->phits, s->nphits, s->capphits) < 0)
+		return -ENOMEM;
 	s->phits[s->nphits++] = e;
 	return 0;
 }
@@ -822,19 +816,12 @@ struct paths_read {
 
 static int paths_add(struct paths_read *x, const char *path)
 {
-	char **nv;
-
 	if (x->n >= INDEX_PATHS_MAX) {
 		x->over = true;
 		return -ECANCELED;
 	}
-	if (x->n == x->cap) {
-		nv = realloc(x->v, (x->cap ? x->cap * 2 : 64) * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		x->v = nv;
-		x->cap = x->cap ? x->cap * 2 : 64;
-	}
+	if (GROW(x->v, x->n, x->cap) < 0)
+		return -ENOMEM;
 	x->v[x->n] = strdup(path);
 	return x->v[x->n++] ? 0 : -ENOMEM;
 }
@@ -873,14 +860,8 @@ static int fdoc_take(struct qctx *ctx, const bson_t *d, void *data)
 	struct fdocs *f = data;
 
 	(void)ctx;
-	if (f->n == f->cap) {
-		bson_t **nv = realloc(f->v, (f->cap ? f->cap * 2 : 256) * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		f->v = nv;
-		f->cap = f->cap ? f->cap * 2 : 256;
-	}
+	if (GROW(f->v, f->n, f->cap) < 0)
+		return -ENOMEM;
 	f->v[f->n] = bson_copy(d);
 	return f->v[f->n++] ? 0 : -ENOMEM;
 }
