@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "grow.h"
 #include "schema.h"
 
 #define LINK_TAG "lineage-chain-v1"
@@ -118,20 +119,7 @@ void chainfmt_buf_release(struct chainfmt_buf *b)
 
 static int buf_reserve(struct chainfmt_buf *b, size_t more)
 {
-	uint8_t *d;
-	size_t cap;
-
-	if (b->len + more <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap * 2 : 4096;
-	while (cap < b->len + more)
-		cap *= 2;
-	d = realloc(b->data, cap);
-	if (!d)
-		return -ENOMEM;
-	b->data = d;
-	b->cap = cap;
-	return 0;
+	return grow_bytes((void **)&b->data, &b->cap, b->len, more);
 }
 
 int chainfmt_member_append(struct chainfmt_buf *b, int64_t *prev_seq, int64_t seq, int coll,

@@ -1,5 +1,5 @@
-/* grow.h — the one rule for growing a caller's array: room for one more element, doubling
- * the capacity (16 first). The array stays the caller's (malloc'd; free() it). */
+/* grow.h — the one rule for growing a caller's array or byte buffer: double the capacity.
+ * The memory stays the caller's (malloc'd; free() it). */
 #ifndef LINEAGE_GROW_H
 #define LINEAGE_GROW_H
 
@@ -23,6 +23,28 @@ static inline int grow_room(void **arr, size_t elem, size_t n, size_t *cap)
 	if (!nv)
 		return -ENOMEM;
 	*arr = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/* Make the byte buffer *data (*cap allocated, len used) hold len + more bytes, doubling
+ * from 4096. 0, or -ENOMEM with *data and *cap unchanged. */
+static inline int grow_bytes(void **data, size_t *cap, size_t len, size_t more)
+{
+	size_t ncap;
+	void *nd;
+
+	if (more <= *cap - len)
+		return 0;
+	if (more > SIZE_MAX / 2 - len)
+		return -ENOMEM;
+	ncap = *cap ? *cap : 4096;
+	while (ncap - len < more)
+		ncap *= 2;
+	nd = realloc(*data, ncap);
+	if (!nd)
+		return -ENOMEM;
+	*data = nd;
 	*cap = ncap;
 	return 0;
 }

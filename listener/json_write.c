@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "utf8.h"
 
 #define JSON_MAX_DEPTH 100 /* libbson's own limit; deeper documents go to libbson */
@@ -15,22 +16,7 @@
 
 int json_write_reserve(struct json_write_buf *b, size_t n)
 {
-	size_t cap;
-	char *d;
-
-	if (b->cap - b->len >= n)
-		return 0;
-	if (n > SIZE_MAX / 2 - b->len)
-		return -ENOMEM;
-	cap = b->cap ? b->cap : 4096;
-	while (cap - b->len < n)
-		cap *= 2;
-	d = realloc(b->data, cap);
-	if (!d)
-		return -ENOMEM;
-	b->data = d;
-	b->cap = cap;
-	return 0;
+	return grow_bytes((void **)&b->data, &b->cap, b->len, n);
 }
 
 void json_write_buf_release(struct json_write_buf *b)
