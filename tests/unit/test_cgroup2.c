@@ -21,6 +21,7 @@
 #include "cgroup2.h"
 #include "container.h"
 #include "enrich.h"
+#include "live_container.h"
 
 static struct cgroup2 *open_or_skip(void)
 {
@@ -78,20 +79,6 @@ static void test_reaped(void **state)
 	cgroup2_close(c);
 }
 
-static int run(const char *cmd, char *out, size_t cap)
-{
-	FILE *f = popen(cmd, "r");
-	size_t n;
-
-	if (!f)
-		return -1;
-	n = fread(out, 1, cap - 1, f);
-	out[n] = '\0';
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
-		out[--n] = '\0';
-	return pclose(f) == 0 ? 0 : -1;
-}
-
 static int64_t mono_ns(void)
 {
 	struct timespec t;
@@ -122,21 +109,16 @@ static void test_container(void **state)
 	struct enrich_config cfg = { .cache_max = 64, .clk = { .clk_tck = 100 } };
 	struct enrich *e, *plain;
 	struct enrich_stats st;
-	char id[256], cmd[512], pidbuf[64], path[4096], got[CONTAINER_ID_LEN + 1];
+	char id[65], path[4096], got[CONTAINER_ID_LEN + 1];
 	char line[4100];
 	uint64_t cgid;
-	pid_t pid;
+	pid_t pid = 0;
 
 	(void)state;
-	if (run("/usr/bin/docker run -d --rm --network none lineage-busybox sleep 30 2>/dev/null",
-		id, sizeof(id)) < 0 || strlen(id) != 64) {
+	if (live_container_start(id, &pid) < 0) {
 		cgroup2_close(c);
 		skip();
 	}
-	snprintf(cmd, sizeof(cmd), "/usr/bin/docker inspect -f '{{.State.Pid}}' %s", id);
-	assert_int_equal(run(cmd, pidbuf, sizeof(pidbuf)), 0);
-	pid = (pid_t)atoi(pidbuf);
-	assert_true(pid > 1);
 
 	/* the v2 path names the container */
 	assert_int_equal(cgroup2_pid_id(c, pid, &cgid), 0);
@@ -173,8 +155,7 @@ static void test_container(void **state)
 	enrich_free(plain);
 	enrich_free(e);
 	cgroup2_close(c);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/docker rm -f %s >/dev/null 2>&1", id);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(live_container_rm(id), 0);
 }
 
 int main(void)

@@ -27,6 +27,7 @@
 
 #include "proc_connector.h"
 #include "procfs.h"
+#include "live_container.h"
 
 #define MAX_EVENTS 200000
 
@@ -300,40 +301,21 @@ static void test_enobufs_counted(void **state)
 	pc_free(pc);
 }
 
-static int run(const char *cmd, char *out, size_t cap)
-{
-	FILE *f = popen(cmd, "r");
-	size_t n;
-
-	if (!f)
-		return -1;
-	n = fread(out, 1, cap - 1, f);
-	out[n] = '\0';
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
-		out[--n] = '\0';
-	return pclose(f) == 0 ? 0 : -1;
-}
-
 static void test_docker_container_id(void **state)
 {
 	struct sink *s = *state;
 	struct procfs_proc p;
 	struct procfs_ids ids;
 	struct pc *pc;
-	char id[256], cmd[512], pidbuf[64];
-	pid_t pid;
+	char id[65];
+	pid_t pid = 0;
 
 	s->n = 0;
 	assert_int_equal(pc_open(0, &pc), 0);
-	if (run("/usr/bin/docker run -d --rm --network none lineage-busybox sleep 30 2>/dev/null",
-		id, sizeof(id)) < 0 || strlen(id) != 64) {
+	if (live_container_start(id, &pid) < 0) {
 		pc_free(pc);
 		skip();
 	}
-	snprintf(cmd, sizeof(cmd), "/usr/bin/docker inspect -f '{{.State.Pid}}' %s", id);
-	assert_int_equal(run(cmd, pidbuf, sizeof(pidbuf)), 0);
-	pid = (pid_t)atoi(pidbuf);
-	assert_true(pid > 1);
 
 	/* the connector saw the container's init exec (runc:[2:INIT] → sleep) */
 	assert_non_null(wait_for(pc, s, is_exec_of, &pid, 5000));
@@ -363,8 +345,7 @@ static void test_docker_container_id(void **state)
 	assert_int_equal(procfs_read_ids(NULL, getpid(), NULL, &ids), 0);
 	assert_string_equal(ids.container, ""); /* this test runs on the host */
 
-	snprintf(cmd, sizeof(cmd), "/usr/bin/docker rm -f %s >/dev/null 2>&1", id);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(live_container_rm(id), 0);
 	/* the process is gone: its exit reached the connector and /proc says gone */
 	assert_non_null(wait_for(pc, s, is_exit_of, &pid, 10000));
 	{
