@@ -17,6 +17,7 @@ import sys
 
 import bson
 import pymongo
+from rawdocs import RawSession
 from schema import out
 
 FILTER = os.environ.get("FILTER", "build-c/filter/lineage-filter")
@@ -56,32 +57,8 @@ def main():
         {"_id": old, "host": "h1", "started_at": at(-100000), "ended_at": at(-90000)},
         {"_id": sid, "host": "h1", "started_at": at(0), "ended_at": at(60000)},
     ])
-    seq = [0]
-
-    def head(doc):
-        seq[0] += 1
-        doc.update({"_id": "%s:%d" % (sid, seq[0]), "session": sid, "host": "h1", "seq": seq[0]})
-        return doc
-
-    def pe(t, what, **kw):
-        return head({"ts": at(t), "ts_ns": BOOT_NS + t * 10**6, "what": what, **kw})
-
-    def fork(t, ptgid, child):
-        return pe(t, "fork", parent_pid=ptgid, parent_tgid=ptgid, child_pid=child,
-                  child_tgid=child, thread=False)
-
-    def ex(t, pid, exe, argv, container=None):
-        return pe(t, "exec", pid=pid, tgid=pid, exe=exe, argv=argv, container=container)
-
-    def exit_(t, pid, ptgid, status=0):
-        return pe(t, "exit", pid=pid, tgid=pid, exit_code=status, status=status, signal=0,
-                  exit_signal=17, parent_pid=ptgid, parent_tgid=ptgid)
-
-    def ev(t, pid, syscall, **kw):
-        d = {"ts": at(t), "serial": 1000 + seq[0], "syscall": syscall, "success": True,
-             "exit": 0, "pid": pid, "ppid": 0, "cwd": "/", "key": "lineage", "container": None}
-        d.update(kw)
-        return head(d)
+    raw = RawSession(sid, at, BOOT_NS, head={"host": "h1"}, ev_defaults={"key": "lineage"})
+    head, pe, fork, ex, exit_, ev = raw.head, raw.pe, raw.fork, raw.ex, raw.exit_, raw.ev
 
     procs = [
         fork(1, 1, 10), ex(2, 10, "/usr/bin/containerd-shim-runc-v2", ["shim"]),

@@ -22,6 +22,7 @@ import time
 import bson
 import pymongo
 
+from rawdocs import RawSession
 from schema import out
 
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
@@ -57,39 +58,9 @@ db = client[DB]
 sid = bson.ObjectId()
 db.sessions.insert_one({"_id": sid, "host": "h1", "started_at": at(0), "ended_at": None,
                         "defaults": {"key": "lineage", "arch": "x86_64"}})
-seq = [0]
-
-
-def head(doc):
-    seq[0] += 1
-    doc.update({"_id": "%s:%d" % (sid, seq[0]), "session": sid, "seq": seq[0]})
-    return doc
-
-
-def pe(t, what, **kw):
-    return head({"ts": at(t), "ts_ns": BOOT_NS + t * 10**6, "what": what, **kw})
-
-
-def fork(t, ptgid, child):
-    return pe(t, "fork", parent_pid=ptgid, parent_tgid=ptgid, child_pid=child,
-              child_tgid=child, thread=False)
-
-
-def ex(t, pid, exe, argv, container=None):
-    return pe(t, "exec", pid=pid, tgid=pid, exe=exe, argv=argv, container=container)
-
-
-def exit_(t, pid, ptgid, status=0):
-    return pe(t, "exit", pid=pid, tgid=pid, exit_code=status, status=status, signal=0,
-              exit_signal=17, parent_pid=ptgid, parent_tgid=ptgid)
-
-
-def ev(t, pid, syscall, **kw):
-    # key left out: the session's default (listener/event_doc.h)
-    d = {"ts": at(t), "serial": 1000 + seq[0], "syscall": syscall, "success": True,
-         "exit": 0, "pid": pid, "ppid": 0, "uid": 0, "cwd": "/", "container": None}
-    d.update(kw)
-    return head(d)
+# key left out of events: the session's default (listener/event_doc.h)
+raw = RawSession(sid, at, BOOT_NS, ev_defaults={"uid": 0})
+head, pe, fork, ex, exit_, ev = raw.head, raw.pe, raw.fork, raw.ex, raw.exit_, raw.ev
 
 
 W = ["O_WRONLY", "O_CREAT", "O_TRUNC"]
@@ -268,7 +239,7 @@ class Follow:
 
 def live_event(pid, path, container):
     now = datetime.datetime.now(datetime.timezone.utc)
-    d = head({"ts": now, "serial": 5000 + seq[0], "syscall": "openat", "success": True, "exit": 3,
+    d = head({"ts": now, "serial": 5000 + raw.seq, "syscall": "openat", "success": True, "exit": 3,
               "fd": 3, "pid": pid, "ppid": 12, "uid": 0, "flags": W, "container": container,
               "paths": [{"name": path, "nametype": "CREATE"}]})
     db.events.insert_one(d)
