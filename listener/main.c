@@ -638,79 +638,50 @@ static int print_audit_config(void)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Signals are taken synchronously by the main thread only (sigtimedwait in run()). */
+static void block_signals(sigset_t *sigs)
 {
-	static struct listener L;
-	struct listener *l = &L;
-	struct audit_source_config acfg;
-	struct writer_config wcfg;
-	struct store *st = NULL;
-	struct utsname un;
-	sigset_t sigs;
-	pthread_t at, pt;
-	bool at_started = false, pt_started = false, session_open = false;
-	bson_t info = BSON_INITIALIZER, rules, scope, closing = BSON_INITIALIZER;
-	char err[512], boot_id[64];
-	uint64_t last_stats, stop_at = 0;
-	int rc = 1, r, gate = -1;
-	bool forwarded = false;
-
-	log_init("lineage-listener", LOG_INFO);
-	r = options_parse(argc, argv, &l->opt, err, sizeof(err));
-	if (r < 0)
-		fprintf(stderr, "lineage-listener: %s\n", err);
-	if (r == OPTIONS_PRINT_AUDIT)
-		return print_audit_config();
-	if (r != OPTIONS_RUN)
-		return r > 0 ? 0 : 2;
-	if (l->opt.verbose)
-		log_init("lineage-listener", LOG_DEBUG);
-	if (scope_new(&l->opt.scope, on_scope_flush, l, &l->scope) < 0) {
-		log_err("scope: out of memory");
-		options_release(&l->opt);
-		return 1;
-	}
-	if (geteuid() != 0)
-		log_warn("not running as root: audit and the proc connector will refuse");
-
-	/* Signals are taken synchronously by the main thread only. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGCHLD); /* --command: the command's end */
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGHUP);
+	sigaddset(sigs, SIGCHLD); /* --command: the command's end */
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Who we are and what we never record: our pid, the store's servers; the session id, the
+ * clocks, the host and the evidence chain. */
+static int identify(struct listener *l, struct utsname *un, char *boot_id, size_t boot_len)
+{
+	int r;
 
 	l->opt.exclude[l->opt.n_exclude++] = getpid();
 	procfs_snapshot(NULL, scan_db_servers, &l->opt);
 	proc_doc_clock_init(&l->clk);
-	uname(&un);
-	read_boot_id(boot_id, sizeof(boot_id));
-	l->meta.host = un.nodename;
+	uname(un);
+	read_boot_id(boot_id, boot_len);
+	l->meta.host = un->nodename;
 	bson_oid_init(&l->meta.session, NULL);
 	bson_oid_to_string(&l->meta.session, l->meta.session_hex);
 	if (!l->opt.no_chain &&
 	    (r = chain_new(&l->meta.session, l->meta.session_hex, 0, &l->chain)) < 0) {
 		log_err("chain: %s", strerror(-r));
-		return 1;
+		return r;
 	}
+	return 0;
+}
 
-	store_global_init();
-	if (l->opt.jsonl && (r = jsonl_out_open(l->opt.jsonl, &l->jsonl)) < 0) {
-		log_err("cannot open --jsonl %s: %s", l->opt.jsonl, strerror(-r));
-		goto out;
-	}
+/* The kernel's audit side: our rules and status (excluding ourselves before the writer's
+ * first insert), the lost counter at start, the assembler. */
+static int open_audit(struct listener *l)
+{
+	struct audit_source_config acfg;
+	struct audit_status s;
+	char err[512];
+	bool from_state;
+	int r, stale;
 
-	/* A URI that does not parse is a usage error; an unreachable database is not: the
-	 * writer spools until it answers (issue 18). */
-	if (!l->opt.no_db && store_open(l->opt.uri, l->opt.db, &st, err, sizeof(err)) < 0) {
-		log_err("%s", err);
-		rc = 2;
-		goto out;
-	}
-
-	/* Audit before the writer's first insert, so the kernel already excludes us. */
 	memset(&acfg, 0, sizeof(acfg));
 	acfg.multicast = l->opt.multicast;
 	acfg.audit_write = l->opt.audit_write;
@@ -722,186 +693,179 @@ int main(int argc, char **argv)
 	memcpy(acfg.exclude_children, l->opt.exclude_children, sizeof(acfg.exclude_children));
 	acfg.n_exclude_children = l->opt.n_exclude_children;
 	scope_audit_config(l->scope, &acfg);
-	if (audit_source_open(&acfg, &l->audit, err, sizeof(err)) < 0) {
+	if ((r = audit_source_open(&acfg, &l->audit, err, sizeof(err))) < 0) {
 		log_err("%s", err);
-		goto out;
+		return r;
 	}
-	{
-		bool from_state;
-		int stale = audit_source_recovered(l->audit, &from_state);
-
-		if (stale > 0 || from_state)
-			log_warn("audit: a previous listener died without restoring the audit "
-				 "configuration: deleted %d of its rules%s", stale,
-				 from_state ? ", will restore the status it had saved" : "");
-	}
-	{
-		struct audit_status s;
-
-		if (audit_source_status(l->audit, &s, err, sizeof(err)) == 0)
-			l->lost_at_start = l->lost_now = s.lost;
-	}
+	stale = audit_source_recovered(l->audit, &from_state);
+	if (stale > 0 || from_state)
+		log_warn("audit: a previous listener died without restoring the audit "
+			 "configuration: deleted %d of its rules%s", stale,
+			 from_state ? ", will restore the status it had saved" : "");
+	if (audit_source_status(l->audit, &s, err, sizeof(err)) == 0)
+		l->lost_at_start = l->lost_now = s.lost;
 	if ((r = asm_new(l->opt.asm_timeout_ms, 4096, on_audit_event, l, &l->asm_ctx)) < 0) {
 		log_err("assembler: %s", strerror(-r));
-		goto out;
+		return r;
 	}
-	{
-		struct cf_config fcfg = { .emit = on_container_facts, .opaque = l };
-		struct enrich_config ecfg = { .cache_max = l->opt.cache_max, .clk = l->clk,
-					      .on_new_container = on_new_container, .opaque = l };
+	return 0;
+}
 
-		if ((r = cf_new(&fcfg, &l->facts)) < 0) {
-			log_err("container facts: cannot start: %s", strerror(-r));
-			goto out;
-		}
+/* enrich (the process cache), container facts and the proc connector. */
+static int open_proc_side(struct listener *l)
+{
+	struct cf_config fcfg = { .emit = on_container_facts, .opaque = l };
+	struct enrich_config ecfg = { .cache_max = l->opt.cache_max, .clk = l->clk,
+				      .on_new_container = on_new_container, .opaque = l };
+	struct enrich_stats es;
+	int r;
 
-		if ((r = enrich_new(&ecfg, &l->enrich)) < 0) {
-			log_err("enrich: %s", strerror(-r));
-			goto out;
-		}
-		{
-			struct enrich_stats es;
-
-			enrich_get_stats(l->enrich, &es);
-			if (es.cgroup2_open < 0)
-				log_info("enrich: containers from /proc/PID/cgroup only (cgroup v2 id: "
-					 "%s)", strerror(-es.cgroup2_open));
-		}
+	if ((r = cf_new(&fcfg, &l->facts)) < 0) {
+		log_err("container facts: cannot start: %s", strerror(-r));
+		return r;
 	}
+	if ((r = enrich_new(&ecfg, &l->enrich)) < 0) {
+		log_err("enrich: %s", strerror(-r));
+		return r;
+	}
+	enrich_get_stats(l->enrich, &es);
+	if (es.cgroup2_open < 0)
+		log_info("enrich: containers from /proc/PID/cgroup only (cgroup v2 id: %s)",
+			 strerror(-es.cgroup2_open));
 	if (!l->opt.no_proc &&
 	    (r = pc_open(l->opt.proc_rcvbuf ? l->opt.proc_rcvbuf : l->opt.rcvbuf, &l->pc)) < 0) {
 		log_err("proc connector: cannot open NETLINK_CONNECTOR/CN_IDX_PROC: %s", strerror(-r));
-		goto out;
+		return r;
 	}
-	/* before any other thread exists; its fork is already on the proc connector */
-	if (l->opt.scope.command) {
-		if ((r = spawn_command(l, &gate)) < 0) {
-			log_err("--command: cannot fork: %s", strerror(-r));
-			goto out;
-		}
-		scope_add_root(l->scope, l->child);
+	return 0;
+}
+
+static void append_int_array(bson_t *parent, const char *key, const pid_t *v, size_t n)
+{
+	bson_t a;
+	char k[24];
+
+	BSON_APPEND_ARRAY_BEGIN(parent, key, &a);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "%zu", i);
+		BSON_APPEND_INT32(&a, k, v[i]);
 	}
+	bson_append_array_end(parent, &a);
+}
 
-	BSON_APPEND_UTF8(&info, "host", un.nodename);
-	BSON_APPEND_UTF8(&info, "boot_id", boot_id);
-	BSON_APPEND_UTF8(&info, "kernel", un.release);
-	BSON_APPEND_UTF8(&info, "mode", l->opt.multicast ? "multicast" : "unicast");
-	BSON_APPEND_UTF8(&info, "version", LISTENER_VERSION);
-	BSON_APPEND_INT32(&info, "listener_pid", getpid());
-	{
-		/* what an event without arch/tty/key had (event_doc.h: not repeated per event) */
-		bson_t dflt;
+/* The sessions document's fields at start: host, kernel, mode, the per-event defaults, the
+ * audit rules, the scope and the chain's start. */
+static void session_info(struct listener *l, const struct utsname *un, const char *boot_id,
+			 bson_t *info)
+{
+	const char *const *texts;
+	bson_t dflt, rules, scope;
+	size_t n;
+	char k[24];
 
-		BSON_APPEND_DOCUMENT_BEGIN(&info, SCHEMA_F_DEFAULTS, &dflt);
-		BSON_APPEND_UTF8(&dflt, "arch", EVENT_DOC_DEFAULT_ARCH);
-		BSON_APPEND_UTF8(&dflt, "tty", EVENT_DOC_DEFAULT_TTY);
-		BSON_APPEND_UTF8(&dflt, "key", EVENT_DOC_DEFAULT_KEY);
-		bson_append_document_end(&info, &dflt);
+	BSON_APPEND_UTF8(info, "host", un->nodename);
+	BSON_APPEND_UTF8(info, "boot_id", boot_id);
+	BSON_APPEND_UTF8(info, "kernel", un->release);
+	BSON_APPEND_UTF8(info, "mode", l->opt.multicast ? "multicast" : "unicast");
+	BSON_APPEND_UTF8(info, "version", LISTENER_VERSION);
+	BSON_APPEND_INT32(info, "listener_pid", getpid());
+	/* what an event without arch/tty/key had (event_doc.h: not repeated per event) */
+	BSON_APPEND_DOCUMENT_BEGIN(info, SCHEMA_F_DEFAULTS, &dflt);
+	BSON_APPEND_UTF8(&dflt, "arch", EVENT_DOC_DEFAULT_ARCH);
+	BSON_APPEND_UTF8(&dflt, "tty", EVENT_DOC_DEFAULT_TTY);
+	BSON_APPEND_UTF8(&dflt, "key", EVENT_DOC_DEFAULT_KEY);
+	bson_append_document_end(info, &dflt);
+
+	n = audit_source_rules(l->audit, &texts);
+	BSON_APPEND_ARRAY_BEGIN(info, "rules", &rules);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "%zu", i);
+		BSON_APPEND_UTF8(&rules, k, texts[i]);
 	}
-	{
-		const char *const *texts;
-		size_t n = audit_source_rules(l->audit, &texts);
+	bson_append_array_end(info, &rules);
 
-		BSON_APPEND_ARRAY_BEGIN(&info, "rules", &rules);
-		for (size_t i = 0; i < n; i++) {
-			char k[24];
-
-			snprintf(k, sizeof(k), "%zu", i);
-			BSON_APPEND_UTF8(&rules, k, texts[i]);
-		}
-		bson_append_array_end(&info, &rules);
-	}
-	BSON_APPEND_DOCUMENT_BEGIN(&info, "scope", &scope);
-	{
-		bson_t ex;
-
-		BSON_APPEND_ARRAY_BEGIN(&scope, "excluded_pids", &ex);
-		for (size_t i = 0; i < l->opt.n_exclude; i++) {
-			char k[24];
-
-			snprintf(k, sizeof(k), "%zu", i);
-			BSON_APPEND_INT32(&ex, k, l->opt.exclude[i]);
-		}
-		bson_append_array_end(&scope, &ex);
-		BSON_APPEND_ARRAY_BEGIN(&scope, "excluded_children_of", &ex);
-		for (size_t i = 0; i < l->opt.n_exclude_children; i++) {
-			char k[24];
-
-			snprintf(k, sizeof(k), "%zu", i);
-			BSON_APPEND_INT32(&ex, k, l->opt.exclude_children[i]);
-		}
-		bson_append_array_end(&scope, &ex);
-		BSON_APPEND_BOOL(&scope, "write", l->opt.audit_write);
-		BSON_APPEND_INT32(&scope, "backlog_wait", l->opt.backlog_wait);
-		BSON_APPEND_INT32(&scope, "backlog_limit", l->opt.backlog_limit);
-		scope_append_bson(l->scope, &scope);
-		if (l->child > 0)
-			BSON_APPEND_INT32(&scope, "command_pid", l->child);
-	}
-	bson_append_document_end(&info, &scope);
+	BSON_APPEND_DOCUMENT_BEGIN(info, "scope", &scope);
+	append_int_array(&scope, "excluded_pids", l->opt.exclude, l->opt.n_exclude);
+	append_int_array(&scope, "excluded_children_of", l->opt.exclude_children,
+			 l->opt.n_exclude_children);
+	BSON_APPEND_BOOL(&scope, "write", l->opt.audit_write);
+	BSON_APPEND_INT32(&scope, "backlog_wait", l->opt.backlog_wait);
+	BSON_APPEND_INT32(&scope, "backlog_limit", l->opt.backlog_limit);
+	scope_append_bson(l->scope, &scope);
+	if (l->child > 0)
+		BSON_APPEND_INT32(&scope, "command_pid", l->child);
+	bson_append_document_end(info, &scope);
 	if (l->chain)
-		chain_append_info(l->chain, &info, false);
+		chain_append_info(l->chain, info, false);
+}
 
-	if (st) {
-		if ((r = mkdir_p(l->opt.spool_dir, 0700)) < 0) {
-			log_err("spool: cannot create %s: %s", l->opt.spool_dir, strerror(-r));
-			goto out;
-		}
-		memset(&wcfg, 0, sizeof(wcfg));
-		wcfg.uri = l->opt.uri;
-		wcfg.db = l->opt.db;
-		wcfg.spool_dir = l->opt.spool_dir;
-		wcfg.queue_max_items = l->opt.queue_max;
-		wcfg.queue_max_bytes = l->opt.queue_bytes;
-		wcfg.batch_max = l->opt.batch_max;
-		wcfg.batch_age_ms = l->opt.batch_age_ms;
-		wcfg.create_indexes = true;
-		if ((r = writer_new(&wcfg, &l->writer)) < 0) {
-			log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
-			goto out;
-		}
-		/* stored or spooled before anything else; from here on the session is closed */
-		if ((r = writer_session_open(l->writer, &l->meta.session, &info)) < 0) {
-			log_err("writer: session document: %s", strerror(-r));
-			goto out;
-		}
-		session_open = true;
-		if ((r = writer_start(l->writer)) < 0) {
-			log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
-			goto stop;
-		}
+/* The writer and the session document, stored or spooled before anything else. Once
+ * *session_open is set the session must be closed (stop_recording), also on failure. */
+static int start_writer(struct listener *l, const bson_t *info, bool *session_open)
+{
+	struct writer_config wcfg;
+	int r;
+
+	if ((r = mkdir_p(l->opt.spool_dir, 0700)) < 0) {
+		log_err("spool: cannot create %s: %s", l->opt.spool_dir, strerror(-r));
+		return r;
 	}
-	log_info("session %s: recording (%s mode, scope %s) into %s", l->meta.session_hex,
-		 l->opt.multicast ? "multicast" : "unicast", scope_summary(l->scope),
-		 st ? store_uri(st) : l->opt.jsonl);
+	memset(&wcfg, 0, sizeof(wcfg));
+	wcfg.uri = l->opt.uri;
+	wcfg.db = l->opt.db;
+	wcfg.spool_dir = l->opt.spool_dir;
+	wcfg.queue_max_items = l->opt.queue_max;
+	wcfg.queue_max_bytes = l->opt.queue_bytes;
+	wcfg.batch_max = l->opt.batch_max;
+	wcfg.batch_age_ms = l->opt.batch_age_ms;
+	wcfg.create_indexes = true;
+	if ((r = writer_new(&wcfg, &l->writer)) < 0) {
+		log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
+		return r;
+	}
+	if ((r = writer_session_open(l->writer, &l->meta.session, info)) < 0) {
+		log_err("writer: session document: %s", strerror(-r));
+		return r;
+	}
+	*session_open = true;
+	if ((r = writer_start(l->writer)) < 0) {
+		log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
+		return r;
+	}
+	return 0;
+}
 
-	/* Processes that were there before us: parents and containers for the filter. */
-	r = procfs_snapshot(NULL, on_snapshot_proc, l);
-	if (r < 0)
-		log_warn("snapshot of /proc failed: %s", strerror(-r));
-	scope_snapshot_done(l->scope);
-	if (pthread_create(&at, NULL, audit_thread, l) != 0) {
+struct threads {
+	pthread_t at, pt;
+	bool at_started, pt_started;
+};
+
+static int start_threads(struct listener *l, struct threads *t)
+{
+	if (pthread_create(&t->at, NULL, audit_thread, l) != 0) {
 		log_err("cannot start the audit thread");
-		goto stop;
+		return -EAGAIN;
 	}
-	at_started = true;
+	t->at_started = true;
 	if (l->pc) {
-		if (pthread_create(&pt, NULL, proc_thread, l) != 0) {
+		if (pthread_create(&t->pt, NULL, proc_thread, l) != 0) {
 			log_err("cannot start the proc connector thread");
-			goto stop;
+			return -EAGAIN;
 		}
-		pt_started = true;
+		t->pt_started = true;
 	}
-	if (gate >= 0) {
-		/* recording: let the command go */
-		if (write(gate, "x", 1) != 1)
-			log_warn("--command: could not release the command: %s", strerror(errno));
-		close(gate);
-		gate = -1;
-		log_info("--command: started %s (pid %d)", l->opt.scope.command_argv[0], (int)l->child);
-	}
+	return 0;
+}
 
-	last_stats = mono_ms();
+/* The main thread while recording: signals, the kernel's lost counter, chain links, stats;
+ * returns when asked to stop or when the --command/--pid tree has finished. */
+static void run(struct listener *l, const sigset_t *sigs)
+{
+	uint64_t last_stats = mono_ms(), stop_at = 0;
+	bool forwarded = false;
+	char err[512];
+	int r;
+
 	for (;;) {
 		struct timespec to = { .tv_sec = stop_at ? 0 : 1, .tv_nsec = stop_at ? 100000000 : 0 };
 		siginfo_t si;
@@ -915,7 +879,7 @@ int main(int argc, char **argv)
 		}
 		if (stop_at && mono_ms() >= stop_at)
 			break;
-		sig = sigtimedwait(&sigs, &si, &to);
+		sig = sigtimedwait(sigs, &si, &to);
 		if ((sig == SIGINT || sig == SIGTERM) && l->child > 0 && !l->child_done && !forwarded) {
 			/* the command decides: it gets the signal, we stop when it is gone */
 			log_info("%s: passed to the command", strsignal(sig));
@@ -953,13 +917,21 @@ int main(int argc, char **argv)
 			last_stats = mono_ms();
 		}
 	}
-	rc = 0;
-stop:
+}
+
+/* Stop the readers, write the chain's last link, drain the writer, close the session
+ * document (or spool its close). Returns rc, or 1 when the close failed. */
+static int stop_recording(struct listener *l, struct threads *t, bool session_open, int rc)
+{
+	bson_t closing = BSON_INITIALIZER;
+	char err[512];
+	int r = 0;
+
 	atomic_store(&l->stop, true);
-	if (at_started)
-		pthread_join(at, NULL);
-	if (pt_started)
-		pthread_join(pt, NULL);
+	if (t->at_started)
+		pthread_join(t->at, NULL);
+	if (t->pt_started)
+		pthread_join(t->pt, NULL);
 	cf_free(l->facts); /* its queued lookups are written before the writer stops */
 	l->facts = NULL;
 	if (l->chain) {
@@ -971,7 +943,6 @@ stop:
 		if (link)
 			submit_doc(l, SCHEMA_CHAIN, link);
 	}
-	r = 0;
 	if (l->writer && (r = writer_stop(l->writer, l->opt.stop_timeout_ms)) < 0) {
 		log_err("writer: gave up draining after %u ms; the rest is in the spool %s",
 			l->opt.stop_timeout_ms, l->opt.spool_dir);
@@ -999,7 +970,16 @@ stop:
 				 "answers", l->meta.session_hex, l->opt.spool_dir);
 		}
 	}
-out:
+	bson_destroy(&closing);
+	return rc;
+}
+
+/* Release everything (st too); the audit configuration is restored here. Returns rc, or 1
+ * when it could not be, or the command's status when it ran and rc was 0. */
+static int release(struct listener *l, struct store *st, int rc, int gate)
+{
+	char err[512];
+
 	if (gate >= 0)
 		close(gate); /* the command, still at its gate, exits 127 */
 	if (l->child > 0 && !l->child_done && waitpid(l->child, &l->child_status, 0) == l->child)
@@ -1016,10 +996,8 @@ out:
 	enrich_free(l->enrich);
 	jsonl_out_free(l->jsonl);
 	chain_free(l->chain);
-	bson_destroy(&info);
-	bson_destroy(&closing);
 	store_free(st);
-	store_global_cleanup();
+	store_global_cleanup(); /* after every client (the writer's too) is gone */
 	scope_free(l->scope);
 	if (rc == 0)
 		log_info("session %s: stopped cleanly", l->meta.session_hex);
@@ -1030,4 +1008,94 @@ out:
 	}
 	options_release(&l->opt);
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct listener L;
+	struct listener *l = &L;
+	struct threads threads = { 0 };
+	struct store *st = NULL;
+	struct utsname un;
+	sigset_t sigs;
+	bson_t info = BSON_INITIALIZER;
+	char err[512], boot_id[64];
+	bool session_open = false;
+	int rc = 1, r, gate = -1;
+
+	log_init("lineage-listener", LOG_INFO);
+	r = options_parse(argc, argv, &l->opt, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "lineage-listener: %s\n", err);
+	if (r == OPTIONS_PRINT_AUDIT)
+		return print_audit_config();
+	if (r != OPTIONS_RUN)
+		return r > 0 ? 0 : 2;
+	if (l->opt.verbose)
+		log_init("lineage-listener", LOG_DEBUG);
+	if (scope_new(&l->opt.scope, on_scope_flush, l, &l->scope) < 0) {
+		log_err("scope: out of memory");
+		options_release(&l->opt);
+		return 1;
+	}
+	if (geteuid() != 0)
+		log_warn("not running as root: audit and the proc connector will refuse");
+	block_signals(&sigs);
+	if (identify(l, &un, boot_id, sizeof(boot_id)) < 0)
+		return 1;
+
+	store_global_init();
+	if (l->opt.jsonl && (r = jsonl_out_open(l->opt.jsonl, &l->jsonl)) < 0) {
+		log_err("cannot open --jsonl %s: %s", l->opt.jsonl, strerror(-r));
+		goto out;
+	}
+	/* A URI that does not parse is a usage error; an unreachable database is not: the
+	 * writer spools until it answers (issue 18). */
+	if (!l->opt.no_db && store_open(l->opt.uri, l->opt.db, &st, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		rc = 2;
+		goto out;
+	}
+	if (open_audit(l) < 0 || open_proc_side(l) < 0)
+		goto out;
+	/* before any other thread exists; its fork is already on the proc connector */
+	if (l->opt.scope.command) {
+		if ((r = spawn_command(l, &gate)) < 0) {
+			log_err("--command: cannot fork: %s", strerror(-r));
+			goto out;
+		}
+		scope_add_root(l->scope, l->child);
+	}
+	session_info(l, &un, boot_id, &info);
+	if (st && start_writer(l, &info, &session_open) < 0) {
+		if (session_open)
+			goto stop;
+		goto out;
+	}
+	log_info("session %s: recording (%s mode, scope %s) into %s", l->meta.session_hex,
+		 l->opt.multicast ? "multicast" : "unicast", scope_summary(l->scope),
+		 st ? store_uri(st) : l->opt.jsonl);
+
+	/* Processes that were there before us: parents and containers for the filter. */
+	r = procfs_snapshot(NULL, on_snapshot_proc, l);
+	if (r < 0)
+		log_warn("snapshot of /proc failed: %s", strerror(-r));
+	scope_snapshot_done(l->scope);
+	if (start_threads(l, &threads) < 0)
+		goto stop;
+	if (gate >= 0) {
+		/* recording: let the command go */
+		if (write(gate, "x", 1) != 1)
+			log_warn("--command: could not release the command: %s", strerror(errno));
+		close(gate);
+		gate = -1;
+		log_info("--command: started %s (pid %d)", l->opt.scope.command_argv[0], (int)l->child);
+	}
+	run(l, &sigs);
+	rc = 0;
+stop:
+	rc = stop_recording(l, &threads, session_open, rc);
+out:
+	bson_destroy(&info);
+	return release(l, st, rc, gate);
 }
