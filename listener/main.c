@@ -160,7 +160,7 @@ static void on_audit_event(void *opaque, const struct audit_event *ev)
 		bson_destroy(doc);
 		return;
 	}
-	submit(l, "events", doc);
+	submit(l, SCHEMA_EVENTS, doc);
 }
 
 static void on_audit_record(void *opaque, int type, const char *text, size_t len)
@@ -267,7 +267,7 @@ static int write_snapshot_doc(struct listener *l, const struct procfs_proc *p, b
 	if (resync)
 		BSON_APPEND_BOOL(&tmp, "resync", true);
 	atomic_fetch_add(&l->c.snapshot, 1);
-	submit(l, "snapshot", bson_copy(&tmp));
+	submit(l, SCHEMA_SNAPSHOT, bson_copy(&tmp));
 	bson_destroy(&tmp);
 	return 0;
 }
@@ -325,7 +325,7 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 	if (proc_doc_event(ev, infop, &m, &l->clk, &tmp) < 0)
 		atomic_fetch_add(&l->c.doc_errors, 1);
 	else
-		submit(l, "proc_events", bson_copy(&tmp));
+		submit(l, SCHEMA_PROC_EVENTS, bson_copy(&tmp));
 	bson_destroy(&tmp);
 	procfs_proc_release(&info);
 }
@@ -342,7 +342,7 @@ static void on_scope_flush(void *opaque, const struct cn_proc_event *ev,
 	if (proc_doc_event(ev, info, &m, &l->clk, &tmp) < 0)
 		atomic_fetch_add(&l->c.doc_errors, 1);
 	else
-		submit(l, "proc_events", bson_copy(&tmp));
+		submit(l, SCHEMA_PROC_EVENTS, bson_copy(&tmp));
 	bson_destroy(&tmp);
 }
 
