@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "page_format.h"
 #include "grow.h"
+#include "page_format.h"
 #include "query.h"
 
 struct unpacked {

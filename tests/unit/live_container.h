@@ -24,8 +24,9 @@ static inline int live_run(const char *cmd, char *out, size_t cap)
 }
 
 /* `docker run -d … sleep 30` of lineage-busybox: its 64-hex id into id[65] and its init's
- * host pid into *pid. 0, or -1 when docker or the image is not there (the caller skips);
- * remove it with live_container_rm(). */
+ * host pid into *pid. 0; -1 when docker or the image is not there (the caller skips); -2
+ * when the container started but docker inspect gave no pid above 1 (the caller fails).
+ * Remove it with live_container_rm(). */
 static inline int live_container_start(char id[65], pid_t *pid)
 {
 	char out[256], cmd[512];
@@ -36,9 +37,9 @@ static inline int live_container_start(char id[65], pid_t *pid)
 	memcpy(id, out, 65);
 	snprintf(cmd, sizeof(cmd), "/usr/bin/docker inspect -f '{{.State.Pid}}' %s", id);
 	if (live_run(cmd, out, sizeof(out)) < 0)
-		return -1;
+		return -2;
 	*pid = (pid_t)atoi(out);
-	return *pid > 1 ? 0 : -1;
+	return *pid > 1 ? 0 : -2;
 }
 
 static inline int live_container_rm(const char *id)
