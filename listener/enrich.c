@@ -612,6 +612,19 @@ int enrich_audit_container(struct enrich *e, const struct audit_event *ev, pid_t
 		memcpy(ret, ids.container, CONTAINER_ID_LEN + 1);
 		return 0;
 	}
+	/* Gone before the re-read an exec or setns asked for: what this lifetime had before.
+	 * Neither call moves a process to another cgroup, and the parent's is no better: a
+	 * shell that execs its last command in place (busybox sh -c) is a container's init
+	 * whose parent is the runtime's shim, on the host. */
+	pthread_mutex_lock(&e->lock);
+	l = life_at(find_locked(e, pid), t);
+	if (l && l->have_ids) {
+		memcpy(ret, l->container, CONTAINER_ID_LEN + 1);
+		e->st.self_fallback++;
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&e->lock);
 	/* gone before we could read it (short-lived): its parent's, which it had at fork */
 	if (sc && audit_record_i64(sc, "ppid", 10, &ppid) == 0 && ppid > 1) {
 		pthread_mutex_lock(&e->lock);

@@ -10,7 +10,8 @@
  * - Cgroup and namespaces change without an exec only through setns, unshare (audited: the
  *   next audit event of that process re-reads them) and a runtime moving a pid into a cgroup
  *   before its exec (so an exec always counts as a change). Everything else of a lifetime is
- *   served from the cache.
+ *   served from the cache. A process gone before such a re-read keeps what its lifetime had;
+ *   one gone before any read gets its parent's (what it had at fork).
  * - One read of the ids per exec, shared by both threads: whichever thread handles the exec
  *   first reads them, the other takes them from the cache (the proc thread's read is
  *   triggered by the exec itself; the audit thread's by the execve's SYSCALL record, emitted
@@ -61,6 +62,7 @@ struct enrich_stats {
 	uint64_t audit_reads;     /* /proc id reads by the audit thread */
 	uint64_t exec_shared;     /* execs whose ids one thread read and the other reused */
 	uint64_t proc_exec_reads; /* proc-connector execs read from /proc */
+	uint64_t self_fallback;   /* gone before an exec's/setns's re-read: its own from before */
 	uint64_t parent_fallback; /* gone before read: the parent's container used */
 	uint64_t stale_rejected;  /* a read found a newer process under the pid (pid reused) */
 	uint64_t gone;            /* gone before read, nothing known */

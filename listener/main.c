@@ -503,6 +503,7 @@ static void append_counters(struct listener *l, bson_t *b)
 		BSON_APPEND_INT64(&c, "enrich_audit_reads", es.audit_reads);
 		BSON_APPEND_INT64(&c, "enrich_exec_reads", es.proc_exec_reads);
 		BSON_APPEND_INT64(&c, "enrich_exec_shared", es.exec_shared);
+		BSON_APPEND_INT64(&c, "enrich_self_fallback", es.self_fallback);
 		BSON_APPEND_INT64(&c, "enrich_parent_fallback", es.parent_fallback);
 		BSON_APPEND_INT64(&c, "enrich_stale_rejected", es.stale_rejected);
 		BSON_APPEND_INT64(&c, "enrich_gone", es.gone);

@@ -1,7 +1,8 @@
 /* test_enrich.c — enrich.c's policy on a /proc-like tree of its own in /tmp: cache hits, a
  * re-read after execve, one read per exec shared by both threads (either order), a reused pid
  * never served the earlier process's container (also when audit lags behind the proc
- * connector), the parent's container for a process gone before its read, the cgroup cache,
+ * connector), the parent's container for a process gone before its read, its own for one
+ * gone before an exec's re-read, the cgroup cache,
  * first-sight announcements, and many threads at once. Times: the clocks are set so that
  * wall = monotonic = boottime, and events are stamped around the real monotonic now. */
 #include <errno.h>
@@ -309,6 +310,33 @@ static void test_parent_fallback(void **state)
 	proc_rm(95);
 }
 
+/* A container's init (parent: the shim, on the host) execs its last command in place and is
+ * gone before the execve is read: it keeps its own container, not its parent's. */
+static void test_self_fallback(void **state)
+{
+	struct enrich *e = new_enrich(16);
+	struct enrich_stats st;
+	char c[CONTAINER_ID_LEN + 1];
+	int64_t t = mono_ns();
+
+	(void)state;
+	proc_put(4001, 100, NULL); /* the shim */
+	assert_int_equal(audit_at(e, t, NR_OPENAT, 4001, 1, c), 0);
+	assert_string_equal(c, "");
+	proc_put(98, 100, ID);
+	assert_int_equal(audit_at(e, t, NR_OPENAT, 98, 4001, c), 0);
+	assert_string_equal(c, ID);
+	proc_rm(98);
+	assert_int_equal(audit_at(e, t + 1000000, NR_EXECVE, 98, 4001, c), 0);
+	assert_string_equal(c, ID);
+	assert_int_equal(audit_at(e, t + 2000000, NR_OPENAT, 98, 4001, c), 0);
+	assert_string_equal(c, ID);
+	enrich_get_stats(e, &st);
+	assert_true(st.self_fallback == 1 && st.parent_fallback == 0 && st.gone == 0);
+	enrich_free(e);
+	proc_rm(4001);
+}
+
 /* The leader thread exits, the other threads go on: the exit event is not the group's end. */
 static void test_leader_exit(void **state)
 {
@@ -419,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_exec_shared),
 		cmocka_unit_test(test_pid_reuse),
 		cmocka_unit_test(test_parent_fallback),
+		cmocka_unit_test(test_self_fallback),
 		cmocka_unit_test(test_leader_exit),
 		cmocka_unit_test(test_cgroup_cache_and_eviction),
 		cmocka_unit_test(test_threads),
