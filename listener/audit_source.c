@@ -774,6 +774,46 @@ size_t audit_source_rules(const struct audit_source *src, const char *const **re
 	return src->n_rules;
 }
 
+int audit_source_exclude(struct audit_source *src, pid_t pid, bool children, char *err,
+			 size_t errlen)
+{
+	int r;
+
+	if (src->cfg.multicast)
+		return 0;
+	r = add_exclude_rule(src, "pid", pid, err, errlen);
+	if (r == 0 && children)
+		r = add_exclude_rule(src, "ppid", pid, err, errlen);
+	return r;
+}
+
+void audit_source_unexclude(struct audit_source *src, pid_t pid)
+{
+	char want[2][96];
+
+	snprintf(want[0], sizeof(want[0]), "-A exit,never -F pid=%d -F key=%s", (int)pid,
+		 AUDIT_SOURCE_EXCLUDE_KEY);
+	snprintf(want[1], sizeof(want[1]), "-A exit,never -F ppid=%d -F key=%s", (int)pid,
+		 AUDIT_SOURCE_EXCLUDE_KEY);
+	for (size_t i = 0; i < src->n_rules;) {
+		struct installed_rule *ir = &src->rules[i];
+
+		if (!ir->text || (strcmp(ir->text, want[0]) != 0 && strcmp(ir->text, want[1]) != 0)) {
+			i++;
+			continue;
+		}
+		/* a failed delete leaves a rule for a gone pid: close or the next start removes it */
+		(void)audit_delete_rule_data(src->cfd, ir->data, ir->flags, ir->action);
+		audit_rule_free_data(ir->data);
+		free(ir->text);
+		memmove(&src->rules[i], &src->rules[i + 1],
+			(src->n_rules - i - 1) * sizeof(src->rules[0]));
+		memmove(&src->rule_texts[i], &src->rule_texts[i + 1],
+			(src->n_rules - i - 1) * sizeof(src->rule_texts[0]));
+		src->n_rules--;
+	}
+}
+
 int audit_source_close(struct audit_source *src, char *err, size_t errlen)
 {
 	int first = 0, r;

@@ -89,6 +89,17 @@ int audit_source_recovered(const struct audit_source *src, bool *ret_state);
 
 /* Rules lineage installed, as auditctl-like text lines ("-a always,exit -F arch=b64 -S …").
  * Returns the count; the array and strings stay owned by src. */
+/* A process found after open that must not be recorded (a store server restarted; see
+ * exclude.h): its `-A exit,never -F pid=` rule, and `-F ppid=` with children, keyed
+ * lineage-exclude like the start-up ones (prepended: they win over lineage's rules).
+ * audit_source_unexclude deletes the rules naming pid again (its process ended: the pid may
+ * be reused), whether added here or at open; audit_source_close the rest. Call from one
+ * thread at a time, not during audit_source_close, and after the last audit_source_rules
+ * caller is done with its texts. Multicast: nothing is changed, 0. */
+int audit_source_exclude(struct audit_source *src, pid_t pid, bool children, char *err,
+			 size_t errlen);
+void audit_source_unexclude(struct audit_source *src, pid_t pid);
+
 size_t audit_source_rules(const struct audit_source *src, const char *const **ret);
 
 /* Restore the configuration found at open (rules deleted, status fields set back, daemon pid

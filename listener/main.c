@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
@@ -27,6 +28,7 @@
 #include "doc_common.h"
 #include "enrich.h"
 #include "event_doc.h"
+#include "exclude.h"
 #include "jsonl_out.h"
 #include "log.h"
 #include "num.h"
@@ -45,7 +47,7 @@
 struct counters {
 	atomic_uint_fast64_t records, events, parse_errors, audit_enobufs, audit_foreign, audit_runts,
 		proc_events, proc_enobufs, proc_malformed, dropped_scope, doc_errors, submit_failed,
-		resyncs, snapshot, container_facts, chain_errors;
+		resyncs, snapshot, container_facts, chain_errors, servers_late;
 };
 
 struct listener {
@@ -60,12 +62,14 @@ struct listener {
 	struct asm_ctx *asm_ctx;
 	struct pc *pc;
 	struct enrich *enrich;
+	struct exclude *excl;       /* never recorded: us, --exclude-pid, the store's servers */
 	struct cf *facts;           /* container facts at first sight (issue 17) */
 	struct proc_doc_clock clk;  /* kernel clocks → wall clock, sampled at start */
 	uint32_t lost_at_start, lost_now;
 	atomic_bool stop;
 	struct scope *scope;        /* issue 19: keep/drop decisions, ancestry, drop counters */
 	pid_t child;                /* --command: the command, our child (0: none) */
+	int nice_found;             /* the nice value before --priority-boost */
 	int child_status;
 	bool child_done;
 };
@@ -80,18 +84,81 @@ static uint64_t mono_ms(void)
 
 static bool excluded(const struct listener *l, long tgid)
 {
-	for (size_t i = 0; i < l->opt.n_exclude; i++)
-		if (l->opt.exclude[i] == tgid)
-			return true;
-	return false;
+	return exclude_has(l->excl, (pid_t)tgid);
 }
 
 static bool excluded_parent(const struct listener *l, long ppid)
 {
-	for (size_t i = 0; i < l->opt.n_exclude_children; i++)
-		if (l->opt.exclude_children[i] == ppid)
-			return true;
-	return false;
+	return exclude_has_parent(l->excl, (pid_t)ppid);
+}
+
+/* pid's comm into buf (read from /proc; "" when unreadable). */
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (f && fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* A store server (exclude.h) as a process of the /proc walk or an exec: what to exclude. */
+static enum exclude_what server_kind(const struct procfs_proc *p)
+{
+	enum exclude_what what = exclude_server(p->comm, NULL);
+	char parent[32];
+
+	if (what == EXCLUDE_TREE) {
+		/* only a postmaster: the parent's comm tells it from its children */
+		read_comm(p->ppid, parent, sizeof(parent));
+		what = exclude_server(p->comm, parent);
+	}
+	return what;
+}
+
+/* The store's servers running at start: excluded by the start-up rules (the postmaster's
+ * children by ppid: PostgreSQL's work is done by the backends it forks per connection). */
+static int scan_db_servers(void *opaque, const struct procfs_proc *p)
+{
+	struct options *o = opaque;
+	enum exclude_what what = server_kind(p);
+
+	if (what != EXCLUDE_NONE && o->n_exclude < AUDIT_SOURCE_MAX_EXCLUDE)
+		o->exclude[o->n_exclude++] = p->tgid;
+	if (what == EXCLUDE_TREE && o->n_exclude_children < AUDIT_SOURCE_MAX_EXCLUDE)
+		o->exclude_children[o->n_exclude_children++] = p->tgid;
+	return 0;
+}
+
+/* A store server exec'd while we record (restarted after an outage, or started late): from
+ * now on it is not recorded either, in the kernel's rules too. True when p is one. */
+static bool exclude_late_server(struct listener *l, const struct procfs_proc *p)
+{
+	enum exclude_what what = server_kind(p);
+	char err[256];
+	int r;
+
+	if (what == EXCLUDE_NONE)
+		return false;
+	r = exclude_add(l->excl, p->tgid, what);
+	if (r < 0) {
+		log_warn("store server %s (pid %d) started: cannot exclude it (%s): it is recorded",
+			 p->comm, (int)p->tgid, strerror(-r));
+		return false;
+	}
+	if (r == 0 && (r = audit_source_exclude(l->audit, p->tgid, what == EXCLUDE_TREE, err,
+						 sizeof(err))) < 0)
+		log_warn("store server %s (pid %d): %s (dropped here instead)", p->comm,
+			 (int)p->tgid, err);
+	atomic_fetch_add(&l->c.servers_late, 1);
+	log_info("store server %s (pid %d) started while recording: not recorded%s", p->comm,
+		 (int)p->tgid, what == EXCLUDE_TREE ? ", nor the processes it forks" : "");
+	return true;
 }
 
 /* Hand a finished document on: JSON lines copy, then the writer (which owns it after). */
@@ -299,6 +366,13 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 	pid_t who = ev->what == CN_PROC_FORK ? ev->parent_tgid : ev->tgid;
 
 	atomic_fetch_add(&l->c.proc_events, 1);
+	/* an excluded process's end: its pid may come back as anyone's */
+	if (ev->what == CN_PROC_EXIT && ev->pid == ev->tgid &&
+	    exclude_remove(l->excl, ev->tgid) != EXCLUDE_NONE) {
+		audit_source_unexclude(l->audit, ev->tgid);
+		atomic_fetch_add(&l->c.dropped_scope, 1);
+		return;
+	}
 	if (excluded(l, who) || (ev->what == CN_PROC_FORK && excluded(l, ev->child_tgid)) ||
 	    (ev->what == CN_PROC_FORK && excluded_parent(l, ev->parent_tgid))) {
 		atomic_fetch_add(&l->c.dropped_scope, 1);
@@ -314,6 +388,11 @@ static void on_proc_event(void *opaque, const struct cn_proc_event *ev)
 		if (enrich_proc_exec(l->enrich, ev, &info) == 0 && !info.gone) {
 			infop = &info;
 			container = info.container;
+			if (exclude_late_server(l, &info)) {
+				atomic_fetch_add(&l->c.dropped_scope, 1);
+				procfs_proc_release(&info);
+				return;
+			}
 		}
 	}
 	if (scope_proc_event(l->scope, ev, infop) != SCOPE_KEEP) {
@@ -382,44 +461,6 @@ static void *proc_thread(void *arg)
 
 /* ---- set-up ---- */
 
-/* Whether pid's comm is name (read from /proc; false when unreadable). */
-static bool comm_is(pid_t pid, const char *name)
-{
-	char path[64], buf[32];
-	FILE *f;
-	bool same = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	f = fopen(path, "re");
-	if (f && fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\n")] = '\0';
-		same = strcmp(buf, name) == 0;
-	}
-	if (f)
-		fclose(f);
-	return same;
-}
-
-/* Local database servers (mongod, mongos, ferretdb, and the PostgreSQL under FerretDB) would
- * otherwise be recorded while they store what we record: a feedback loop. PostgreSQL's work
- * is done by backends the postmaster forks per connection: its children are excluded by
- * ppid, the postmaster itself by pid. */
-static int scan_db_servers(void *opaque, const struct procfs_proc *p)
-{
-	struct options *o = opaque;
-
-	if ((strcmp(p->comm, "mongod") == 0 || strcmp(p->comm, "mongos") == 0 ||
-	     strcmp(p->comm, "ferretdb") == 0) && o->n_exclude < AUDIT_SOURCE_MAX_EXCLUDE)
-		o->exclude[o->n_exclude++] = p->tgid;
-	if (strcmp(p->comm, "postgres") == 0 && !comm_is(p->ppid, "postgres") &&
-	    o->n_exclude < AUDIT_SOURCE_MAX_EXCLUDE &&
-	    o->n_exclude_children < AUDIT_SOURCE_MAX_EXCLUDE) {
-		o->exclude[o->n_exclude++] = p->tgid;
-		o->exclude_children[o->n_exclude_children++] = p->tgid;
-	}
-	return 0;
-}
-
 /* mkdir -p, with mode for every directory it makes (the spool holds what the host did). */
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -473,6 +514,7 @@ static void append_counters(struct listener *l, bson_t *b)
 	BSON_APPEND_INT64(&c, "snapshot", atomic_load(&l->c.snapshot));
 	BSON_APPEND_INT64(&c, SCHEMA_CONTAINER_FACTS, atomic_load(&l->c.container_facts));
 	BSON_APPEND_INT64(&c, "dropped_scope", atomic_load(&l->c.dropped_scope));
+	BSON_APPEND_INT64(&c, "servers_started_late", atomic_load(&l->c.servers_late));
 	BSON_APPEND_INT64(&c, "doc_errors", atomic_load(&l->c.doc_errors));
 	BSON_APPEND_INT64(&c, "submit_failed", atomic_load(&l->c.submit_failed));
 	if (l->scope)
@@ -586,6 +628,8 @@ static int spawn_command(struct listener *l, int *ret_gate)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
+		/* the command runs as it would without us, not with our --priority-boost */
+		(void)setpriority(PRIO_PROCESS, 0, l->nice_found);
 		close(p[1]);
 		do
 			n = read(p[0], &c, 1);
@@ -651,6 +695,24 @@ static void block_signals(sigset_t *sigs)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Like auditd's priority_boost: under a workload that takes every CPU, a listener at the
+ * workload's nice level leaves the kernel's audit queue to overflow. Linux's nice value is
+ * per thread and inherited: set before any thread of ours (libmongoc's included) exists;
+ * --command's child goes back to the nice found (*ret_found). */
+static void boost_priority(unsigned boost, int *ret_found)
+{
+	int now;
+
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, 0);
+	if (now == -1 && errno)
+		now = 0;
+	*ret_found = now;
+	if (boost && setpriority(PRIO_PROCESS, 0, now - (int)boost) < 0)
+		log_warn("--priority-boost %u: cannot set nice %d: %s", boost, now - (int)boost,
+			 strerror(errno));
+}
+
 /* Who we are and what we never record: our pid, the store's servers; the session id, the
  * clocks, the host and the evidence chain. */
 static int identify(struct listener *l, struct utsname *un, char *boot_id, size_t boot_len)
@@ -659,6 +721,14 @@ static int identify(struct listener *l, struct utsname *un, char *boot_id, size_
 
 	l->opt.exclude[l->opt.n_exclude++] = getpid();
 	procfs_snapshot(NULL, scan_db_servers, &l->opt);
+	if ((r = exclude_new(&l->excl)) < 0) {
+		log_err("exclude: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < l->opt.n_exclude; i++)
+		(void)exclude_add(l->excl, l->opt.exclude[i], EXCLUDE_PROCESS);
+	for (size_t i = 0; i < l->opt.n_exclude_children; i++)
+		(void)exclude_add(l->excl, l->opt.exclude_children[i], EXCLUDE_TREE);
 	proc_doc_clock_init(&l->clk);
 	uname(un);
 	read_boot_id(boot_id, boot_len);
@@ -995,6 +1065,7 @@ static int release(struct listener *l, struct store *st, int rc, int gate)
 	asm_free(l->asm_ctx);
 	cf_free(l->facts);
 	enrich_free(l->enrich);
+	exclude_free(l->excl);
 	jsonl_out_free(l->jsonl);
 	chain_free(l->chain);
 	store_free(st);
@@ -1042,6 +1113,7 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warn("not running as root: audit and the proc connector will refuse");
 	block_signals(&sigs);
+	boost_priority(l->opt.priority_boost, &l->nice_found);
 	if (identify(l, &un, boot_id, sizeof(boot_id)) < 0)
 		return 1;
 

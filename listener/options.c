@@ -47,6 +47,7 @@ struct opt_def {
 #define SET(n, field, help) { n, 0, T_SET, F(field), 0, false, 0, NULL, help }
 #define CLEAR(n, field, help) { n, 0, T_CLEAR, F(field), 0, false, 0, NULL, help }
 #define NUM(n, field, z, arg, help) { n, 0, T_NUM, F(field), INT_MAX, z, 0, arg, help }
+#define NUM_MAX(n, field, max, arg, help) { n, 0, T_NUM, F(field), max, false, 0, arg, help }
 #define ACTION(n, s, a, arg, help) { n, s, T_ACTION, 0, 0, 0, false, a, arg, help }
 #define SCOPE(n, arg, help) { n, 0, T_SCOPE, 0, 0, 0, false, 0, arg, help }
 
@@ -66,6 +67,9 @@ static const struct opt_def defs[] = {
 	NUM("backlog-wait", backlog_wait, false, "J",
 	    "jiffies an audited task may block when the queue is full\n(default 60; 0 = never "
 	    "block, the kernel counts lost instead)"),
+	NUM_MAX("priority-boost", priority_boost, 20, "N",
+	    "run N nice levels above the default, like auditd's priority_boost,\nso that "
+	    "recording keeps up when the workload takes every CPU\n(0-20, default 4; 0 = none)"),
 	NUM("rcvbuf", rcvbuf, false, "BYTES", "socket receive buffers (default 16777216)"),
 	NUM("proc-rcvbuf", proc_rcvbuf, false, "BYTES", "the proc connector's alone (default: --rcvbuf)"),
 	{ "exclude-pid", 0, T_PID, 0, 0, INT_MAX, false, 0, "PID",
@@ -131,6 +135,7 @@ static void defaults(struct options *o)
 		.queue_bytes = 256u << 20,
 		.batch_max = 500,
 		.batch_age_ms = 200,
+		.priority_boost = 4,
 		.cache_max = 4096,
 	};
 }

@@ -481,8 +481,12 @@ static int replay_one(struct writer *w)
 			n = 0;
 			if (r < 0) {
 				/* A server that answers yet keeps refusing this segment must not block
-				 * every later one: after REFUSED_MAX tries it is set aside. */
-				if (r != -ENOTCONN && ++w->refused >= REFUSED_MAX) {
+				 * every later one: after REFUSED_MAX tries it is set aside. "Answers"
+				 * is asked again here: FerretDB whose PostgreSQL is down fails every
+				 * insert with an InternalError, an outage, not a refusal, and so does
+				 * its ping. */
+				if (r != -ENOTCONN && store_ping(w->st, NULL, 0) == 0 &&
+				    ++w->refused >= REFUSED_MAX) {
 					w->refused = 0;
 					atomic_fetch_add(&w->rejected_segments, 1);
 					if (spool_quarantine(w->sp, &segs[0]) == 0)

@@ -252,6 +252,87 @@ class PrivateFerret:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+SERVICES = os.path.join(os.environ.get("SRCDIR", os.path.join(os.path.dirname(__file__), "..", "..")),
+                        "scripts", "services.sh")
+
+
+class PrivateStore:
+    """The embedded default store (PostgreSQL 15 and FerretDB on it, both on Unix sockets,
+    started by scripts/services.sh) of the test's own, in a state directory of its own, whose
+    servers the test may kill and restart: the shared store is never touched."""
+
+    def __init__(self):
+        import urllib.parse
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        self.dir = tempfile.mkdtemp(prefix="lineage-store-")
+        os.makedirs(os.path.join(self.dir, "bin"))
+        os.symlink(os.path.abspath(FERRETDB), os.path.join(self.dir, "bin", "ferretdb"))
+        self.env = dict(os.environ, LINEAGE_LOCAL=self.dir, LINEAGE_RUN=os.path.join(self.dir, "run"))
+        self.uri = "mongodb://" + urllib.parse.quote(os.path.join(self.dir, "run", "mongodb.sock"),
+                                                     safe="")
+
+    def services(self, *args):
+        r = subprocess.run(["bash", SERVICES, *args], env=self.env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"services.sh {' '.join(args)} failed: {r.stderr[-2000:]}")
+
+    def start(self):
+        self.services("start", "store")
+
+    def start_postgres(self):
+        self.services("start", "postgres")
+
+    def start_ferretdb(self):
+        self.services("start", "ferretdb")
+
+    def postgres_pids(self):
+        """The postmaster and its children (backends, checkpointer, ...)."""
+        try:
+            with open(os.path.join(self.dir, "pg", "data", "postmaster.pid")) as f:
+                pm = int(f.readline())
+        except (OSError, ValueError):
+            return []
+        kids = subprocess.run(["pgrep", "-P", str(pm)], capture_output=True, text=True).stdout
+        return [pm] + [int(k) for k in kids.split()]
+
+    def ferretdb_pid(self):
+        try:
+            with open(os.path.join(self.dir, "ferretdb", "ferretdb.pid")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    def _kill(self, pids):
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 30
+        while time.time() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+            time.sleep(0.05)
+
+    def kill_postgres(self):
+        """SIGKILL PostgreSQL, every process of it: a crashed database server."""
+        self._kill(self.postgres_pids())
+
+    def kill_ferretdb(self):
+        pid = self.ferretdb_pid()
+        self._kill([pid] if pid else [])
+
+    def client(self):
+        return MongoClient(self.uri, serverSelectionTimeoutMS=5000)
+
+    def cleanup(self):
+        import shutil
+        try:
+            self.services("stop", "store")
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+        self._kill(self.postgres_pids() + [p for p in [self.ferretdb_pid()] if p])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def read_spool(spool_dir):
     """Documents in a spool directory, read independently of spool.c: {collection: [docs]}
     and the number of torn trailing bytes. Files: <coll>.<16 digits>.bson[.open]."""

@@ -1,6 +1,6 @@
 """listener_audit.py — the real listener records a real container's execs and file opens
 (including a name with a space and one with a newline), stamps them with docker's container
-id, never records itself, closes its session with counters, exits 0 on SIGTERM, and leaves
+id, never records itself, runs every thread at --priority-boost's default, closes its session with counters, exits 0 on SIGTERM, and leaves
 the kernel's audit configuration exactly as it found it."""
 import os
 import time
@@ -12,6 +12,20 @@ L = Listener(DB)
 L.lock_audit()  # our audit turn before reading the configuration
 before = audit_config()
 L.start()
+
+
+def nice_of(path):
+    """Field 19 of a /proc stat file; comm (field 2) may hold spaces, so split after ')'."""
+    with open(path) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+# --priority-boost's default, like auditd's: every thread 4 nice levels above ours
+tasks = os.listdir(f"/proc/{L.proc.pid}/task")
+nices = {t: nice_of(f"/proc/{L.proc.pid}/task/{t}/stat") for t in tasks}
+mine = os.getpriority(os.PRIO_PROCESS, 0)
+check(len(tasks) >= 4 and all(n == max(mine - 4, -20) for n in nices.values()),
+      f"every listener thread runs at nice {mine} - 4 ({nices})")
 
 # Host side: a file whose name has a newline (hex-encoded by the kernel).
 odd = "/tmp/lineage e2e\nnewline.txt"

@@ -1,24 +1,35 @@
-"""outage_workload.py — the database goes away in the middle of a workload (issue 5, test 1).
+"""outage_workload.py — the database goes away in the middle of a workload (issue 5, test 1;
+issue 15: on the embedded default store).
 
-A private FerretDB; the real listener writing into it; a host workload (a shell that execs
-/bin/true and creates a file per round) and a container writing files, for ~10 s. About 3 s
-in, the private FerretDB is SIGKILLed, and restarted on the same data 4 s later. The listener
-must spool during the outage, replay when the database is back, stop cleanly on SIGTERM and
-account for every document: what the session's counters say was produced is exactly what
-the database holds, the listener's own seq numbers have no gap, the workload's own counts
-(execs, file creations) are all there, and nothing is duplicated."""
+usage: outage_workload.py [ferretdb|postgres]
+
+A private embedded store (PostgreSQL 15 and FerretDB on it, scripts/services.sh); the real
+listener writing into it; a host workload (a shell that execs /bin/true and creates a file
+per round) and a container writing files, for ~10 s. About 3 s in, FerretDB (default) or
+PostgreSQL (every process of it: the database server crashing under a FerretDB that stays
+up and answers with errors) is SIGKILLed, and restarted on the same data 4 s later. The
+listener must spool during the outage, replay when the database is back, never set a
+document aside as refused, stop cleanly on SIGTERM and account for every document: what the
+session's counters say was produced is exactly what the database holds, the listener's own
+seq numbers have no gap, the workload's own counts (execs, file creations) are all there,
+and nothing is duplicated. The restarted server has new pids: it must not be recorded either
+(its stores of our documents would be recorded, stored, recorded: a feedback loop)."""
 import atexit
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime
 
-from lib import (IMAGE, Listener, PrivateFerret, audit_config, check, docker, finish,
+from lib import (IMAGE, Listener, PrivateStore, audit_config, check, docker, finish,
                  read_spool, spool_files)
 
+MODE = sys.argv[1] if len(sys.argv) > 1 else "ferretdb"
+if MODE not in ("ferretdb", "postgres"):
+    sys.exit(f"outage_workload.py: unknown server '{MODE}' (ferretdb or postgres)")
 DB = f"lineage_test_outage_1_{os.getpid()}"
 KILL_AT, DOWN_FOR, WORKLOAD_FOR = 3.0, 4.0, 10.0
 
@@ -31,9 +42,11 @@ def log_times(log, pattern):
     return out
 
 
-fdb = PrivateFerret()
+fdb = PrivateStore()
 atexit.register(fdb.cleanup)
 fdb.start()
+kill, restart = ((fdb.kill_ferretdb, fdb.start_ferretdb) if MODE == "ferretdb"
+                 else (fdb.kill_postgres, fdb.start_postgres))
 work = tempfile.mkdtemp(prefix="lineage-outage-work-")
 L = Listener(DB, "--batch-age", "100", uri=fdb.uri)
 L.lock_audit()
@@ -50,10 +63,10 @@ try:
 
     time.sleep(max(0, t0 + KILL_AT - time.time()))
     t_kill = time.time()
-    fdb.kill()
+    kill()
     time.sleep(DOWN_FOR)
     t_restart = time.time()
-    fdb.start()
+    restart()
     t_up = time.time()
 
     time.sleep(max(0, t0 + WORKLOAD_FOR - time.time()))
@@ -82,6 +95,8 @@ print("\n".join(ln for ln in log.splitlines() if "info: stats" not in ln)[-3000:
 check(rc == 0, f"listener exited 0 after SIGTERM (got {rc})")
 check(before == after, "audit configuration after == before")
 check(not spool_left, f"spool drained while the listener ran (left: {spool_left})")
+rejected = [n for n in os.listdir(L.spool) if n.endswith(".rejected")] if os.path.isdir(L.spool) else []
+check(not rejected, f"nothing set aside as refused: an outage is not a refusal ({rejected})")
 check(rounds > 20, f"the workload ran ({rounds} rounds)")
 
 d = fdb.client()[DB]
@@ -191,12 +206,22 @@ check(cfiles == 30, f"the container's 30 file creations recorded with its id ({c
 # measured numbers for notes.md
 down = log_times(log, r"warning: store: .*(spooling|spool stays)")
 back = log_times(log, r"answers again; replaying the spool")
+# the restarted server (new pids) is not recorded: at most its start-up, before the listener
+# saw its exec, never the work it does storing our documents
+servers = {"$in": ["postgres", "ferretdb"]}
+late = d.events.count_documents({"session": sid, "comm": servers,
+                                 "ts": {"$gt": datetime.utcfromtimestamp(t_up + 2)}})
+early = d.events.count_documents({"session": sid, "comm": servers})
+check(late == 0, f"no event of the store's servers 2 s after the restart ({late}; {early} in all)")
+check(c.get("servers_started_late", 0) >= 1,
+      f"the restarted {MODE} was seen and excluded (servers_started_late "
+      f"{c.get('servers_started_late')})")
 print("MEASURED outage run:")
 print(f"  events produced: audit {c.get('events')} proc {c.get('proc_events')} snapshot "
       f"{c.get('snapshot')} (dropped_scope {c.get('dropped_scope')}); stored {c.get('stored')} "
       f"= in db {n_ev + n_pe + n_sn}; spooled {c.get('spooled')} replayed {c.get('replayed')} "
       f"duplicates {c.get('duplicates')}")
-print(f"  FerretDB down {t_restart - t_kill:.2f} s (kill -> restart), answering again "
+print(f"  {MODE} down {t_restart - t_kill:.2f} s (kill -> restart), answering again "
       f"{t_up - t_kill:.2f} s after the kill")
 if down and back:
     print(f"  listener: first 'spooling' {down[0] - t_kill:+.2f} s after the kill, 'answers again' "
@@ -206,4 +231,4 @@ if down and back:
           f"(polled every 50 ms)")
 print(f"  left in the spool at stop: {len(left_docs)}")
 check(bool(down) and bool(back), "the listener logged the outage and the recovery")
-finish("outage_workload")
+finish(f"outage_workload {MODE}")

@@ -242,7 +242,10 @@ TREE_SCRIPT = ("cat {m1}; (sh -c 'sleep 0.3; cat {m2}' &); exit {code}")
 def case_command():
     m1, m2, m3 = marker("child"), marker("grandchild"), marker("unrelated")
     dbn = f"lineage_test_scope_cmd_{os.getpid()}"
-    script = "sleep 2; " + TREE_SCRIPT.format(m1=m1, m2=m2, code=7)
+    nice = os.path.join(tmp, f"nice-{TAG}")
+    # the command runs at our nice value, not at the listener's --priority-boost
+    script = (f"cut -d' ' -f19 /proc/$$/stat > {nice}; sleep 2; " +
+              TREE_SCRIPT.format(m1=m1, m2=m2, code=7))
     L = Listener(dbn, "--no-write", "--command", "--", "sh", "-c", script)
     L.start()
     subprocess.run(["cat", m3], stdout=subprocess.DEVNULL, check=True)  # not a descendant
@@ -252,6 +255,9 @@ def case_command():
     print(L.log()[-2500:])
     check(rc == 7, f"the listener exits with the command's status 7 ({rc})")
     check("the command exited" in L.log(), "the listener says it stopped with the command")
+    got = open(nice).read().strip() if os.path.exists(nice) else None
+    check(got == str(os.getpriority(os.PRIO_PROCESS, 0)),
+          f"the command runs at the nice value we run at ({got})")
     d = db(dbn)
     s = session(d)
     common(d, s, "command=sh")

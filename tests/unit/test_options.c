@@ -75,6 +75,7 @@ static void test_defaults(void **state)
 	assert_true(o.audit_write);
 	assert_int_equal(o.backlog_wait, 60);
 	assert_int_equal(o.batch_max, 500);
+	assert_int_equal(o.priority_boost, 4); /* auditd's default priority_boost */
 	assert_null(o.config);
 	options_release(&o);
 }
@@ -158,6 +159,7 @@ static void test_bad_values(void **state)
 	expect_error("\nbacklog-wait = -1\n", "2: backlog-wait: not a number in 0..2147483647: '-1'");
 	expect_error("batch = 10k\n", "1: batch: not a number");
 	expect_error("rcvbuf = 99999999999\n", "1: rcvbuf: not a number");
+	expect_error("priority-boost = 21\n", "1: priority-boost: not a number in 0..20: '21'");
 	expect_error("multicast = maybe\n", "1: multicast: expected yes or no");
 	expect_error("no-write =\n", "1: no-write: expected yes or no");
 	expect_error("uri =\n", "1: uri: empty value");
