@@ -68,8 +68,8 @@ static const struct opt_def defs[] = {
 	    "jiffies an audited task may block when the queue is full\n(default 60; 0 = never "
 	    "block, the kernel counts lost instead)"),
 	NUM_MAX("priority-boost", priority_boost, 20, "N",
-	    "run N nice levels above the default, like auditd's priority_boost,\nso that "
-	    "recording keeps up when the workload takes every CPU\n(0-20, default 4; 0 = none)"),
+	    "run N nice levels above the nice found, like auditd's\npriority_boost (0-20, "
+	    "default 0: measured, it costs more CPU per\nevent than the loss it saves)"),
 	NUM("rcvbuf", rcvbuf, false, "BYTES", "socket receive buffers (default 16777216)"),
 	NUM("proc-rcvbuf", proc_rcvbuf, false, "BYTES", "the proc connector's alone (default: --rcvbuf)"),
 	{ "exclude-pid", 0, T_PID, 0, 0, INT_MAX, false, 0, "PID",
@@ -135,7 +135,6 @@ static void defaults(struct options *o)
 		.queue_bytes = 256u << 20,
 		.batch_max = 500,
 		.batch_age_ms = 200,
-		.priority_boost = 4,
 		.cache_max = 4096,
 	};
 }

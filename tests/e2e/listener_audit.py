@@ -1,6 +1,6 @@
 """listener_audit.py — the real listener records a real container's execs and file opens
 (including a name with a space and one with a newline), stamps them with docker's container
-id, never records itself, runs every thread at --priority-boost's default, closes its session with counters, exits 0 on SIGTERM, and leaves
+id, never records itself, runs every thread at its --priority-boost, closes its session with counters, exits 0 on SIGTERM, and leaves
 the kernel's audit configuration exactly as it found it."""
 import os
 import time
@@ -8,7 +8,7 @@ import time
 from lib import Listener, audit_config, check, db, docker, finish, IMAGE
 
 DB = f"lineage_test_audit_{os.getpid()}"
-L = Listener(DB)
+L = Listener(DB, "--priority-boost", "3")
 L.lock_audit()  # our audit turn before reading the configuration
 before = audit_config()
 L.start()
@@ -20,12 +20,12 @@ def nice_of(path):
         return int(f.read().rsplit(")", 1)[1].split()[16])
 
 
-# --priority-boost's default, like auditd's: every thread 4 nice levels above ours
+# --priority-boost 3: every thread 3 nice levels above ours
 tasks = os.listdir(f"/proc/{L.proc.pid}/task")
 nices = {t: nice_of(f"/proc/{L.proc.pid}/task/{t}/stat") for t in tasks}
 mine = os.getpriority(os.PRIO_PROCESS, 0)
-check(len(tasks) >= 4 and all(n == max(mine - 4, -20) for n in nices.values()),
-      f"every listener thread runs at nice {mine} - 4 ({nices})")
+check(len(tasks) >= 4 and all(n == max(mine - 3, -20) for n in nices.values()),
+      f"every listener thread runs at nice {mine} - 3 ({nices})")
 
 # Host side: a file whose name has a newline (hex-encoded by the kernel).
 odd = "/tmp/lineage e2e\nnewline.txt"

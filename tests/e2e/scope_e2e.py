@@ -243,10 +243,10 @@ def case_command():
     m1, m2, m3 = marker("child"), marker("grandchild"), marker("unrelated")
     dbn = f"lineage_test_scope_cmd_{os.getpid()}"
     nice = os.path.join(tmp, f"nice-{TAG}")
-    # the command runs at our nice value, not at the listener's --priority-boost
+    # the command runs at our nice value, not at the listener's --priority-boost 2
     script = (f"cut -d' ' -f19 /proc/$$/stat > {nice}; sleep 2; " +
               TREE_SCRIPT.format(m1=m1, m2=m2, code=7))
-    L = Listener(dbn, "--no-write", "--command", "--", "sh", "-c", script)
+    L = Listener(dbn, "--no-write", "--priority-boost", "2", "--command", "--", "sh", "-c", script)
     L.start()
     subprocess.run(["cat", m3], stdout=subprocess.DEVNULL, check=True)  # not a descendant
     rc = L.proc.wait(timeout=60)
