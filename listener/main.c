@@ -239,6 +239,9 @@ static void on_audit_record(void *opaque, int type, const char *text, size_t len
 		atomic_fetch_add(&l->c.parse_errors, 1);
 }
 
+/* Records per read below which the audit thread waits a millisecond before polling again. */
+#define AUDIT_GATHER_BELOW 8
+
 static void *audit_thread(void *arg)
 {
 	struct listener *l = arg;
@@ -262,8 +265,17 @@ static void *audit_thread(void *arg)
 					atomic_store(&l->c.audit_runts, skips.runts);
 				}
 				/* a short batch: empty now, poll again (not a call for -EAGAIN) */
-				if (r == -EAGAIN || (r >= 0 && drained))
+				if (r == -EAGAIN || (r >= 0 && drained)) {
+					/* a trickle: let records gather for a millisecond, one
+					 * wake-up for several instead of one each (issue 16: 0 to
+					 * -10 % CPU per event, notes.md); never while records come
+					 * in bulk */
+					struct timespec gather = { 0, 1000000 };
+
+					if (r >= 0 && r < AUDIT_GATHER_BELOW)
+						nanosleep(&gather, NULL);
 					break;
+				}
 				if (r == -ENOBUFS) {
 					uint64_t n = atomic_fetch_add(&l->c.audit_enobufs, 1) + 1;
 
