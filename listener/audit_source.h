@@ -87,8 +87,6 @@ int audit_source_status(struct audit_source *src, struct audit_status *ret, char
  * state file (the host's original) rather than from the kernel now. */
 int audit_source_recovered(const struct audit_source *src, bool *ret_state);
 
-/* Rules lineage installed, as auditctl-like text lines ("-a always,exit -F arch=b64 -S …").
- * Returns the count; the array and strings stay owned by src. */
 /* A process found after open that must not be recorded (a store server restarted; see
  * exclude.h): its `-A exit,never -F pid=` rule, and `-F ppid=` with children, keyed
  * lineage-exclude like the start-up ones (prepended: they win over lineage's rules).
@@ -100,6 +98,8 @@ int audit_source_exclude(struct audit_source *src, pid_t pid, bool children, cha
 			 size_t errlen);
 void audit_source_unexclude(struct audit_source *src, pid_t pid);
 
+/* Rules lineage installed, as auditctl-like text lines ("-a always,exit -F arch=b64 -S …").
+ * Returns the count; the array and strings stay owned by src. */
 size_t audit_source_rules(const struct audit_source *src, const char *const **ret);
 
 /* Restore the configuration found at open (rules deleted, status fields set back, daemon pid

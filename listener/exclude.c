@@ -110,21 +110,6 @@ bool exclude_has_parent(struct exclude *x, pid_t ppid)
 	return r;
 }
 
-size_t exclude_list(struct exclude *x, pid_t *pids, size_t max, pid_t *parents,
-		    size_t *ret_n_parents)
-{
-	size_t n, np;
-
-	pthread_mutex_lock(&x->lock);
-	n = x->n_pids < max ? x->n_pids : max;
-	np = x->n_parents < max ? x->n_parents : max;
-	memcpy(pids, x->pids, n * sizeof(*pids));
-	memcpy(parents, x->parents, np * sizeof(*parents));
-	pthread_mutex_unlock(&x->lock);
-	*ret_n_parents = np;
-	return n;
-}
-
 enum exclude_what exclude_server(const char *comm, const char *parent_comm)
 {
 	static const char *const servers[] = { "mongod", "mongos", "ferretdb" };

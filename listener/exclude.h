@@ -40,11 +40,6 @@ enum exclude_what exclude_remove(struct exclude *x, pid_t tgid);
 bool exclude_has(struct exclude *x, pid_t tgid);
 bool exclude_has_parent(struct exclude *x, pid_t ppid);
 
-/* Copy the set out: up to max pids, and the parents among them (*ret_parents, up to max).
- * Returns the number of pids copied; *ret_n_parents the number of parents. */
-size_t exclude_list(struct exclude *x, pid_t *pids, size_t max, pid_t *parents,
-		    size_t *ret_n_parents);
-
 /* Is a process with this comm a store server lineage must not record? parent_comm (may be
  * NULL: unknown) tells a postmaster (its parent is not postgres) from its children, which its
  * EXCLUDE_TREE entry covers. */
