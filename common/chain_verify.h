@@ -1,11 +1,13 @@
-/* chain_verify.h — recompute a session's evidence chain (issue 21) from what the store holds
- * and say what is wrong with it: documents altered (by _id), removed (seq ranges), inserted,
- * links altered, removed or out of order, or a chain that stops because the listener died.
- * Used by `lineage-query verify` and by the filter (its verdict in the session's filter
- * info). Reads through common/store; logs nothing (the caller prints the report).
+/* chain_verify.h — recompute a session's evidence chain (issues 21, 33: listener/chain.h)
+ * from the segments the store holds and say what is wrong with it: a segment altered (its
+ * bytes are not what the next link or the session's head names), removed (a gap in the link
+ * numbers, or fewer than the session ended with), inserted (no link, or a link another
+ * segment holds), or a chain that stops because the listener died. Used by `lineage-query
+ * verify` and by the filter (its verdict in the session's filter info; the filter feeds the
+ * segments it reads anyway through chainv_add, one read for both). Logs nothing.
  *
- * Cost: every raw document of the session is read and digested once, and kept as 48 bytes
- * (seq, collection, digest) until the report is made. */
+ * Cost: every segment document of the session is read and digested once (its compressed
+ * bytes: ~30 bytes per event), nothing decompressed; ~100 bytes kept per segment. */
 #ifndef LINEAGE_CHAIN_VERIFY_H
 #define LINEAGE_CHAIN_VERIFY_H
 
@@ -31,13 +33,13 @@ enum chainv_status {
 struct chainv_report {
 	enum chainv_status status;
 	bool closed, running, pending;
-	uint64_t links;         /* link documents found */
-	uint64_t linked;        /* documents the links name */
-	uint64_t stored;        /* raw documents of the session in the store */
-	uint64_t verified;      /* linked documents found unchanged */
-	uint64_t altered, removed, inserted, link_problems;
-	uint64_t unlinked;      /* not closed: documents after the last link (not verifiable) */
-	uint64_t lost;          /* not closed: linked documents missing after truncated_at */
+	uint64_t links;         /* segments in the chain (the highest link found + 1) */
+	uint64_t linked;        /* unused since issue 33 (0) */
+	uint64_t stored;        /* raw documents of the session in the store (segments' n) */
+	uint64_t verified;      /* documents of segments whose bytes the chain confirms */
+	uint64_t altered, removed, inserted, link_problems; /* segments (inserted: documents) */
+	uint64_t unlinked;      /* not closed: documents of the last segment (not verifiable) */
+	uint64_t lost;          /* unused since issue 33 (0) */
 	int64_t truncated_at;   /* TRUNCATED/RECORDING: highest seq of the whole prefix, or -1 */
 	char **findings;        /* one line each, owned */
 	size_t nfindings;
@@ -56,6 +58,16 @@ int chainv_session(struct store *st, const bson_t *session_doc, bool running,
 bool chainv_listener_running(const bson_t *session_doc);
 
 void chainv_report_release(struct chainv_report *r);
+
+/* The same, fed by the caller one segment document at a time (any order): chainv_new, then
+ * chainv_add for each segment of the session, then chainv_finish (the report as
+ * chainv_session makes it; release it with chainv_report_release), then chainv_free. */
+struct chainv;
+int chainv_new(const bson_t *session_doc, bool running, struct chainv **ret, char *err,
+	       size_t errlen);
+int chainv_add(struct chainv *v, const bson_t *segdoc);
+int chainv_finish(struct chainv *v, struct chainv_report *ret);
+void chainv_free(struct chainv *v);
 
 /* "ok", "recording", "truncated", "TAMPERED", "unchained", "pending". Static string. */
 const char *chainv_status_name(enum chainv_status s);

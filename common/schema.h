@@ -162,4 +162,29 @@
 #define SCHEMA_F_INTEGRITY_STATUS "status"
 #define SCHEMA_F_INTEGRITY_SUMMARY "summary"
 
+/* --- issue 33: raw events stored as compressed segments (common/segment.h) ---------------
+ * The listener's documents of events, proc_events, snapshot and container_facts (the names
+ * above are their streams) are stored packed, SEG_DEFAULT_EVENTS at a time, one document per
+ * segment in SCHEMA_SEGMENTS; the evidence chain links the segments (link, prev). */
+#define SCHEMA_SEGMENTS "segments"
+#define SCHEMA_F_SEG_STREAM "stream"	       /* SCHEMA_EVENTS | SCHEMA_PROC_EVENTS | … */
+#define SCHEMA_F_SEG_SEQ_FIRST "seq_first"     /* least seq in it */
+#define SCHEMA_F_SEG_SEQ_LAST "seq_last"       /* greatest seq in it */
+#define SCHEMA_F_SEG_N "n"		       /* documents in it */
+#define SCHEMA_F_SEG_TS_FIRST "ts_first"       /* date: least ts */
+#define SCHEMA_F_SEG_TS_LAST "ts_last"	       /* date: greatest ts */
+#define SCHEMA_F_SEG_TGIDS "tgids"	       /* every pid/tgid/parent_tgid/child_tgid */
+#define SCHEMA_F_SEG_TGIDS_CAPPED "tgids_capped"
+#define SCHEMA_F_SEG_CONTAINERS "containers"   /* every container id, null for the host */
+#define SCHEMA_F_SEG_CONTAINERS_CAPPED "containers_capped"
+#define SCHEMA_F_SEG_SYSCALLS "syscalls"       /* events: syscall names; proc_events: what */
+#define SCHEMA_F_SEG_SYSCALLS_CAPPED "syscalls_capped"
+#define SCHEMA_F_SEG_RAW_BYTES "raw_bytes"     /* the documents' bytes, uncompressed */
+#define SCHEMA_F_SEG_CODEC "codec"	       /* SEG_CODEC_ZSTD */
+#define SCHEMA_F_SEG_DATA "data"	       /* binary: the compressed documents */
+#define SCHEMA_F_SEG_LINK "link"	       /* chain: 0, 1, … over the session's segments */
+#define SCHEMA_F_SEG_PREV "prev"	       /* chain: SHA-256 of the previous segment document */
+/* sessions: set by `lineage-query convert` on a session stored as documents before issue 33 */
+#define SCHEMA_F_CONVERTED "converted"
+
 #endif

@@ -384,15 +384,16 @@ static int create_defs(struct store *st, const struct index_def *idx, size_t n,
 int store_create_indexes(struct store *st, char *err, size_t errlen)
 {
 	static const struct index_def idx[] = {
-		{ SCHEMA_EVENTS, "session_pid_ts", { SCHEMA_F_SESSION, SCHEMA_F_PID, SCHEMA_F_TS }, false },
-		{ SCHEMA_EVENTS, "session_container", { SCHEMA_F_SESSION, SCHEMA_F_CONTAINER }, false },
-		{ SCHEMA_EVENTS, "session_seq", { SCHEMA_F_SESSION, SCHEMA_F_SEQ }, false },
-		{ SCHEMA_EVENTS, "session_syscall", { SCHEMA_F_SESSION, SCHEMA_F_SYSCALL }, false },
-		{ SCHEMA_PROC_EVENTS, "session_pid", { SCHEMA_F_SESSION, SCHEMA_F_PID }, false },
-		{ SCHEMA_PROC_EVENTS, "session_seq", { SCHEMA_F_SESSION, SCHEMA_F_SEQ }, false },
-		{ SCHEMA_SNAPSHOT, "session_pid", { SCHEMA_F_SESSION, SCHEMA_F_PID }, false },
-		/* issue 17: the filter reads a session's container facts */
-		{ SCHEMA_CONTAINER_FACTS, "session_container", { SCHEMA_F_SESSION, SCHEMA_F_CONTAINER }, false },
+		/* issue 33: the raw layer is segments; a session is read by stream in seq order and
+		 * pruned by the header's arrays (multikey on MongoDB; on FerretDB/PostgreSQL the
+		 * GIN trigger's jsonb_path_ops index serves {f: v} on an array: notes "Segments") */
+		{ SCHEMA_SEGMENTS, "session_stream_seq",
+		  { SCHEMA_F_SESSION, SCHEMA_F_SEG_STREAM, SCHEMA_F_SEG_SEQ_FIRST }, false },
+		{ SCHEMA_SEGMENTS, "session_tgids", { SCHEMA_F_SESSION, SCHEMA_F_SEG_TGIDS }, false },
+		{ SCHEMA_SEGMENTS, "session_containers",
+		  { SCHEMA_F_SESSION, SCHEMA_F_SEG_CONTAINERS }, false },
+		{ SCHEMA_SEGMENTS, "session_syscalls", { SCHEMA_F_SESSION, SCHEMA_F_SEG_SYSCALLS }, false },
+		{ SCHEMA_SEGMENTS, "session_ts", { SCHEMA_F_SESSION, SCHEMA_F_SEG_TS_FIRST }, false },
 		{ SCHEMA_SESSIONS, "host_started_at", { SCHEMA_F_HOST, SCHEMA_F_STARTED_AT }, false },
 	};
 

@@ -70,7 +70,7 @@ int store_insert_many_marked(struct store *st, const char *coll, const bson_t *c
 int store_create_index(struct store *st, const char *coll, const bson_t *keys, const char *name,
 		       bool unique, char *err, size_t errlen);
 
-/* Create the indexes of the raw collections (events, proc_events, snapshot, sessions). */
+/* Create the indexes of the raw layer (segments) and of sessions. */
 int store_create_indexes(struct store *st, char *err, size_t errlen);
 
 /* Create the indexes of one filter output collection coll of kind SCHEMA_PROCESSES,

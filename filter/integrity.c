@@ -9,11 +9,10 @@
 #include "schema.h"
 #include "store.h"
 
-int integrity_check(struct store *st, const bson_oid_t *sid, struct integrity *ret, char *err,
+int integrity_begin(struct store *st, const bson_oid_t *sid, struct chainv **ret, char *err,
 		    size_t errlen)
 {
 	struct store_cursor *cur = NULL;
-	struct chainv_report rep = { 0 };
 	bson_t filter = BSON_INITIALIZER;
 	const bson_t *sdoc;
 	int r;
@@ -29,15 +28,26 @@ int integrity_check(struct store *st, const bson_oid_t *sid, struct integrity *r
 	}
 	if (r < 0)
 		goto out;
-	r = chainv_session(st, sdoc, chainv_listener_running(sdoc), &rep, err, errlen);
-	if (r < 0)
+	r = chainv_new(sdoc, chainv_listener_running(sdoc), ret, err, errlen);
+out:
+	store_cursor_free(cur);
+	bson_destroy(&filter);
+	return r;
+}
+
+int integrity_end(struct chainv *v, struct integrity *ret, char *err, size_t errlen)
+{
+	struct chainv_report rep = { 0 };
+	int r = chainv_finish(v, &rep);
+
+	if (r < 0) {
+		snprintf(err, errlen, "%s", r == -ENOMEM ? "out of memory" : "SHA-256 failed");
 		goto out;
+	}
 	snprintf(ret->status, sizeof(ret->status), "%s", chainv_status_name(rep.status));
 	snprintf(ret->summary, sizeof(ret->summary), "%s", rep.summary);
 out:
 	chainv_report_release(&rep);
-	store_cursor_free(cur);
-	bson_destroy(&filter);
 	return r;
 }
 

@@ -16,10 +16,14 @@ struct integrity {
 	char summary[256];
 };
 
-/* Verify session sid and fill *ret. 0, or negative errno (err says why; the caller warns
- * and goes on without a verdict). */
-int integrity_check(struct store *st, const bson_oid_t *sid, struct integrity *ret, char *err,
+/* Start checking session sid: its sessions document is read and *ret (the caller's:
+ * chainv_free) is fed the segments while the filter loads them (load_session), then
+ * integrity_end() fills the verdict. -ENOENT: no sessions document (err says so); other
+ * negative errnos: the store failed. */
+struct chainv;
+int integrity_begin(struct store *st, const bson_oid_t *sid, struct chainv **ret, char *err,
 		    size_t errlen);
+int integrity_end(struct chainv *v, struct integrity *ret, char *err, size_t errlen);
 
 /* Append {status, summary} as key to doc. */
 void integrity_append(const struct integrity *v, const char *key, bson_t *doc);

@@ -1,5 +1,6 @@
-/* load.c — bson documents of one session → model.h structs (events, proc_events, snapshot),
- * plus the session look-ups main needs. The only filter file besides emit.c that knows bson;
+/* load.c — the raw documents of one session (decoded from its segments, common/
+ * segment_read.h) → model.h structs (events, proc_events, snapshot, container facts), plus
+ * the session look-ups main needs. The only filter file besides emit.c that knows bson;
  * every later step works on the structs. Owns nothing: strings go to the model's arena. */
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +8,9 @@
 #include <string.h>
 
 #include "load.h"
+#include "chain_verify.h"
 #include "schema.h"
+#include "segment_read.h"
 #include "store.h"
 
 #define CLK_TCK_NS 10000000LL /* /proc start_ticks are USER_HZ = 100 on Linux */
@@ -398,57 +401,63 @@ void load_finish(struct model *m)
 		qsort(m->pevents, m->npevents, sizeof(*m->pevents), cmp_pevent);
 }
 
-/* sorted: ask the server for seq order. Only the small snapshot does: events and
- * proc_events are sorted by load_finish, and a server-side sort of a whole session is a
- * blocking sort (no index serves it), which FerretDB holds in memory (~6 KiB per event
- * measured) and MongoDB spills to disk or refuses past 100 MiB. */
-static int load_coll(struct store *st, const char *coll, const bson_oid_t *session, bool sorted,
-		     struct model *m, int (*fn)(struct model *, const bson_t *),
-		     void (*progress)(const char *, size_t, bool), char *err, size_t errlen)
-{
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
-	struct store_cursor *cur = NULL;
-	const bson_t *doc;
-	size_t done = 0;
-	int r;
+/* Each decoded raw document to its loader; each segment to the chain check. */
+struct load_ctx {
+	struct model *m;
+	struct chainv *chain;
+	void (*progress)(const char *, size_t, bool);
+	size_t done;
+};
 
-	BSON_APPEND_OID(&filter, "session", session);
-	if (sorted) {
-		BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
-		BSON_APPEND_INT32(&sort, "seq", 1);
-		bson_append_document_end(&opts, &sort);
-	}
-	r = store_find(st, coll, &filter, &opts, &cur, err, errlen);
-	if (r < 0)
-		goto out;
-	while ((r = store_cursor_next(cur, &doc, err, errlen)) == 1) {
-		fn(m, doc); /* unusable documents are skipped, not fatal */
-		if (progress && ++done % 4096 == 0)
-			progress(coll, done, false);
-	}
-	if (progress && r == 0)
-		progress(coll, done, true);
-out:
-	store_cursor_free(cur);
-	bson_destroy(&filter);
-	bson_destroy(&opts);
-	return r < 0 ? r : 0;
+static int load_doc(void *opaque, const char *stream, const bson_t *doc)
+{
+	struct load_ctx *c = opaque;
+
+	/* unusable documents are skipped, not fatal */
+	if (!strcmp(stream, SCHEMA_EVENTS))
+		load_event_doc(c->m, doc);
+	else if (!strcmp(stream, SCHEMA_PROC_EVENTS))
+		load_proc_event_doc(c->m, doc);
+	else if (!strcmp(stream, SCHEMA_SNAPSHOT))
+		load_snapshot_doc(c->m, doc);
+	else if (!strcmp(stream, SCHEMA_CONTAINER_FACTS))
+		load_container_facts_doc(c->m, doc);
+	if (c->progress && ++c->done % 4096 == 0)
+		c->progress("raw documents", c->done, false);
+	return 0;
 }
 
-int load_session(struct store *st, const bson_oid_t *session, struct model *m,
-		 void (*progress)(const char *, size_t, bool), char *err, size_t errlen)
+static int load_segment(void *opaque, const bson_t *segdoc)
 {
+	struct load_ctx *c = opaque;
+
+	return c->chain ? chainv_add(c->chain, segdoc) : 0;
+}
+
+static void load_bad(void *opaque, const char *id, const char *why)
+{
+	struct load_ctx *c = opaque;
+
+	c->m->n.bad_segments++;
+	fprintf(stderr, "lineage-filter: segment %s does not decode (%s): its documents are "
+		"left out, the rest of the session is read\n", id, why);
+}
+
+/* Every stream in one read of the session's segments, in the store's order: load_finish
+ * sorts (a server-side sort of a whole session is a blocking sort no index serves). */
+int load_session(struct store *st, const bson_oid_t *session, struct model *m,
+		 struct chainv *chain, void (*progress)(const char *, size_t, bool), char *err,
+		 size_t errlen)
+{
+	struct load_ctx c = { .m = m, .chain = chain, .progress = progress };
+	struct segread_ops ops = { .segment = load_segment, .doc = load_doc, .bad = load_bad,
+				   .opaque = &c };
+	struct segread_query q = { 0 };
 	int r;
 
-	r = load_coll(st, "snapshot", session, true, m, load_snapshot_doc, progress, err, errlen);
-	if (r == 0)
-		r = load_coll(st, "proc_events", session, false, m, load_proc_event_doc, progress, err,
-			      errlen);
-	if (r == 0)
-		r = load_coll(st, "events", session, false, m, load_event_doc, progress, err, errlen);
-	if (r == 0)
-		r = load_coll(st, SCHEMA_CONTAINER_FACTS, session, false, m,
-			      load_container_facts_doc, progress, err, errlen);
+	r = segread_each(st, session, &q, &ops, NULL, err, errlen);
+	if (progress && r == 0)
+		progress("raw documents", c.done, true);
 	if (r == 0)
 		load_finish(m);
 	return r;
@@ -543,31 +552,5 @@ out:
 int load_session_has_data(struct store *st, const bson_oid_t *session, bool *ret, char *err,
 			  size_t errlen)
 {
-	static const char *const colls[] = { "events", "proc_events", "snapshot" };
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
-	struct store_cursor *cur = NULL;
-	const bson_t *doc;
-	int r = 0;
-
-	*ret = false;
-	BSON_APPEND_OID(&filter, "session", session);
-	BSON_APPEND_INT64(&opts, "limit", 1);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
-	BSON_APPEND_INT32(&proj, "_id", 1);
-	bson_append_document_end(&opts, &proj);
-	for (size_t i = 0; i < 3 && !*ret; i++) {
-		r = store_find(st, colls[i], &filter, &opts, &cur, err, errlen);
-		if (r < 0)
-			break;
-		r = store_cursor_next(cur, &doc, err, errlen);
-		store_cursor_free(cur);
-		cur = NULL;
-		if (r < 0)
-			break;
-		*ret = r == 1;
-		r = 0;
-	}
-	bson_destroy(&filter);
-	bson_destroy(&opts);
-	return r < 0 ? r : 0;
+	return segread_any(st, session, ret, err, errlen);
 }

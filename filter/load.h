@@ -27,12 +27,14 @@ int load_container_facts_doc(struct model *m, const bson_t *doc);
  * proc events by (monotonic time, seq). Call once, before merge. */
 void load_finish(struct model *m);
 
-/* Read every document of session from st into m (then calls load_finish). progress, when not
- * NULL, is called now and then with the phase name and the count so far, and once more with
- * last = true at the end of each phase. No total: counting a session costs the server a
- * whole extra pass (FerretDB materialises every matching document to count them). */
+/* Read every raw document of session from its segments into m (then calls load_finish).
+ * chain, when not NULL, is given every segment document too (chain_verify.h: one read for
+ * the load and the evidence check). A segment that does not decode is named on stderr and
+ * counted (m->n.bad_segments); the rest is read. progress, when not NULL, is called now and
+ * then with the phase name and the count so far, and once more with last = true. */
+struct chainv;
 int load_session(struct store *st, const bson_oid_t *session, struct model *m,
-		 void (*progress)(const char *phase, size_t done, bool last),
+		 struct chainv *chain, void (*progress)(const char *phase, size_t done, bool last),
 		 char *err, size_t errlen);
 
 /* The `sessions` document of session: *ret_found = whether it exists; when it does and has a
@@ -48,8 +50,7 @@ int load_session_scope(struct store *st, const bson_oid_t *session, char **ret, 
 /* The _id of the session with the latest started_at; -ENOENT when there is none. */
 int load_latest_session(struct store *st, bson_oid_t *ret, char *err, size_t errlen);
 
-/* Whether any events/proc_events/snapshot document references session (a find with limit 1
- * per collection, not a count). */
+/* Whether session has any segment (a find with limit 1, not a count). */
 int load_session_has_data(struct store *st, const bson_oid_t *session, bool *ret,
 			  char *err, size_t errlen);
 

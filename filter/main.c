@@ -12,6 +12,7 @@
 #include "docker_meta.h"
 #include "emit.h"
 #include "files.h"
+#include "chain_verify.h"
 #include "integrity.h"
 #include "load.h"
 #include "log.h"
@@ -104,10 +105,10 @@ static void summary(const struct model *m, const char *sid, const struct emit_re
 	       m->n.inferred_closes, m->n.failed_opens);
 	printf("anomalies: %zu events of processes seen only by audit (%zu processes), "
 	       "%zu threads of unknown processes, %zu lost exits, %zu containers without rootfs, "
-	       "%zu without init, %zu unresolved directory fds\n",
+	       "%zu without init, %zu unresolved directory fds, %zu segments that do not decode\n",
 	       m->n.unknown_process_events, m->n.audit_only_processes, m->n.thread_of_unknown,
 	       m->n.missed_exits, m->n.containers_without_rootfs, m->n.containers_without_init,
-	       m->n.unresolved_dirfd);
+	       m->n.unresolved_dirfd, m->n.bad_segments);
 	if (res)
 		printf("written: %zu processes, %zu containers, %zu files\n", res->processes,
 		       res->containers, res->files);
@@ -158,6 +159,7 @@ int main(int argc, char **argv)
 	bool last = false, dry = false, quiet = false, found = false, has_data = false;
 	struct emit_result res = { 0 };
 	struct integrity verdict;
+	struct chainv *chain = NULL;
 	struct store *st = NULL;
 	struct model m;
 	bson_oid_t sid;
@@ -233,11 +235,17 @@ int main(int argc, char **argv)
 
 	set_docker_roots(&m, host, docker_root, runtime_root);
 	m.scope = scope;
-	r = load_session(st, &sid, &m, show_progress ? progress : NULL, err, sizeof(err));
+	/* the evidence check reads the same segments as the load: one pass (issue 33) */
+	if (!dry && (r = integrity_begin(st, &sid, &chain, err, sizeof(err))) < 0) {
+		if (r != -ENOENT && r != -EINVAL)
+			goto db_error;
+		log_warn("session %s: evidence chain not checked: %s", sid_hex, err);
+	}
+	r = load_session(st, &sid, &m, chain, show_progress ? progress : NULL, err, sizeof(err));
 	if (r < 0)
 		goto db_error;
 	/* the evidence verdict first: the containers documents carry it (issue 21) */
-	if (!dry && (r = integrity_check(st, &sid, &verdict, err, sizeof(err))) == 0) {
+	if (chain && (r = integrity_end(chain, &verdict, err, sizeof(err))) == 0) {
 		m.integrity = &verdict;
 		if (!strcmp(verdict.status, "unchained"))
 			log_info("session %s: recorded without an evidence chain", sid_hex);
@@ -245,7 +253,7 @@ int main(int argc, char **argv)
 			log_warn("session %s: evidence chain: %s (lineage-query verify %s says "
 				 "exactly what; the output is written anyway)", sid_hex,
 				 verdict.summary, sid_hex);
-	} else if (!dry) {
+	} else if (chain) {
 		log_warn("session %s: evidence chain not checked: %s", sid_hex, err);
 	}
 	merge_run(&m);
@@ -268,6 +276,7 @@ db_error:
 out:
 	free(host);
 	free(scope);
+	chainv_free(chain);
 	model_release(&m);
 	store_free(st);
 	store_global_cleanup();

@@ -204,6 +204,7 @@ struct m_counters {
 	size_t failed_opens;
 	size_t fd_aliases;       /* dup/dup2/dup3/F_DUPFD* of a followed fd */
 	size_t inherited_files;  /* entries for fds got at fork and written through */
+	size_t bad_segments;     /* raw segments that did not decode (issue 33): left out */
 };
 
 struct model_chunk;

@@ -174,17 +174,11 @@ static void submit_doc(struct listener *l, const char *collection, bson_t *doc)
 		atomic_fetch_add(&l->c.submit_failed, 1);
 }
 
-/* The evidence chain sees every document in submit order before it leaves; a completed
- * link goes the same way as the documents it covers (chain.h). */
+/* A raw document: the writer packs it into its stream's segment, which the chain seals
+ * (writer.h, chain.h). */
 static void submit(struct listener *l, const char *collection, bson_t *doc)
 {
-	bson_t *link = NULL;
-
-	if (l->chain && chain_add(l->chain, collection, doc, &link) < 0)
-		atomic_fetch_add(&l->c.chain_errors, 1);
 	submit_doc(l, collection, doc);
-	if (link)
-		submit_doc(l, SCHEMA_CHAIN, link);
 }
 
 static void next_meta(struct listener *l, struct doc_meta *m, const char *container)
@@ -748,7 +742,7 @@ static int identify(struct listener *l, struct utsname *un, char *boot_id, size_
 	bson_oid_init(&l->meta.session, NULL);
 	bson_oid_to_string(&l->meta.session, l->meta.session_hex);
 	if (!l->opt.no_chain &&
-	    (r = chain_new(&l->meta.session, l->meta.session_hex, 0, &l->chain)) < 0) {
+	    (r = chain_new(&l->meta.session, l->meta.session_hex, &l->chain)) < 0) {
 		log_err("chain: %s", strerror(-r));
 		return r;
 	}
@@ -901,6 +895,10 @@ static int start_writer(struct listener *l, const bson_t *info, bool *session_op
 	wcfg.queue_max_bytes = l->opt.queue_bytes;
 	wcfg.batch_max = l->opt.batch_max;
 	wcfg.batch_age_ms = l->opt.batch_age_ms;
+	wcfg.session = &l->meta.session;
+	wcfg.chain = l->chain;
+	wcfg.segment_events = l->opt.segment_events;
+	wcfg.segment_ms = l->opt.segment_ms;
 	wcfg.create_indexes = true;
 	if ((r = writer_new(&wcfg, &l->writer)) < 0) {
 		log_err("writer: cannot start (spool %s): %s", l->opt.spool_dir, strerror(-r));
@@ -987,14 +985,6 @@ static void run(struct listener *l, const sigset_t *sigs)
 					 s.backlog_limit);
 			l->lost_now = s.lost;
 		}
-		if (l->chain) {
-			bson_t *link = NULL;
-
-			if (chain_tick(l->chain, mono_ms(), &link) < 0)
-				atomic_fetch_add(&l->c.chain_errors, 1);
-			if (link)
-				submit_doc(l, SCHEMA_CHAIN, link);
-		}
 		if (l->opt.stats_interval && mono_ms() - last_stats >= l->opt.stats_interval * 1000ULL) {
 			print_stats(l);
 			last_stats = mono_ms();
@@ -1017,19 +1007,13 @@ static int stop_recording(struct listener *l, struct threads *t, bool session_op
 		pthread_join(t->pt, NULL);
 	cf_free(l->facts); /* its queued lookups are written before the writer stops */
 	l->facts = NULL;
-	if (l->chain) {
-		/* the final link, before the writer drains: it is stored like the rest */
-		bson_t *link = NULL;
-
-		if (chain_finish(l->chain, &link) < 0)
-			atomic_fetch_add(&l->c.chain_errors, 1);
-		if (link)
-			submit_doc(l, SCHEMA_CHAIN, link);
-	}
 	if (l->writer && (r = writer_stop(l->writer, l->opt.stop_timeout_ms)) < 0) {
 		log_err("writer: gave up draining after %u ms; the rest is in the spool %s",
 			l->opt.stop_timeout_ms, l->opt.spool_dir);
 	}
+	/* the writer sealed its last segments while draining: the head is final now */
+	if (l->chain)
+		chain_finish(l->chain);
 	print_stats(l);
 	if (session_open) {
 		append_counters(l, &closing);
@@ -1041,7 +1025,7 @@ static int stop_recording(struct listener *l, struct threads *t, bool session_op
 			 * log is a copy of the chain's end outside the database. */
 			chain_append_info(l->chain, &closing, r == 0);
 			chain_get_counts(l->chain, &docs, &links, head);
-			log_info("chain: %" PRIu64 " documents in %" PRIu64 " links, head %s", docs,
+			log_info("chain: %" PRIu64 " documents in %" PRIu64 " segments, head %s", docs,
 				 links, head);
 		}
 		r = writer_session_close(l->writer, &l->meta.session, &closing, err, sizeof(err));

@@ -77,9 +77,13 @@ static const struct opt_def defs[] = {
 	  "servers are always excluded)" },
 	NUM("stats-interval", stats_interval, false, "S",
 	    "seconds between stats lines on stderr (default 10; 0 = off)"),
-	NUM("batch", batch_max, true, "N", "documents per insert (default 500)"),
+	NUM("batch", batch_max, true, "N", "documents (segments: at most 8) per insert (default 500)"),
 	NUM("batch-age", batch_age_ms, false, "MS",
-	    "oldest document age before a batch is sent (default 200)"),
+	    "oldest non-raw document's age before its batch is sent\n(default 200)"),
+	NUM("segment-events", segment_events, true, "N",
+	    "raw documents per segment (default 1024)"),
+	NUM("segment-ms", segment_ms, true, "MS",
+	    "the longest a raw document waits in an open segment\n(default 250)"),
 	NUM("queue-max", queue_max, true, "N",
 	    "documents queued in memory before spooling (default 100000)"),
 	/* issue 19: what to record (scope.c); every condition given must hold */
@@ -135,6 +139,8 @@ static void defaults(struct options *o)
 		.queue_bytes = 256u << 20,
 		.batch_max = 500,
 		.batch_age_ms = 200,
+		.segment_events = 1024,
+		.segment_ms = 250,
 		.cache_max = 4096,
 	};
 }

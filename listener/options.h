@@ -33,6 +33,8 @@ struct options {
 	unsigned stats_interval, asm_timeout_ms, stop_timeout_ms;
 	size_t queue_max, queue_bytes, batch_max, cache_max;
 	unsigned batch_age_ms;
+	size_t segment_events; /* issue 33: documents per segment */
+	unsigned segment_ms;   /* the longest a document waits in an open segment */
 	unsigned priority_boost; /* nice lowered by this much (auditd's priority_boost) */
 	pid_t exclude[AUDIT_SOURCE_MAX_EXCLUDE];
 	size_t n_exclude;

@@ -19,9 +19,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "chain.h"
 #include "log.h"
 #include "queue.h"
 #include "schema.h"
+#include "segment.h"
 #include "spool.h"
 #include "store.h"
 
@@ -44,6 +46,24 @@ struct ratelimit {
 	uint64_t suppressed;
 };
 
+/* The open segment of one raw stream (issue 33). */
+struct open_seg {
+	struct seg_builder *b;
+	int64_t first_ms; /* when its oldest document came in */
+};
+
+/* The raw streams: documents of these collections are stored in segments, never alone. */
+static const char *const streams[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT,
+				       SCHEMA_CONTAINER_FACTS };
+#define NSTREAMS (sizeof(streams) / sizeof(streams[0]))
+
+/* A set of open segments, one per stream: the writer thread's, and the overflow set that
+ * writer_submit() fills when the queue is full (under overflow_lock). */
+struct seg_set {
+	struct open_seg s[NSTREAMS];
+	void *zctx;
+};
+
 struct writer {
 	char *uri, *db, *spool_dir;
 	size_t batch_max;
@@ -53,6 +73,14 @@ struct writer {
 	struct spool *sp;
 	struct store *st; /* the writer thread's only (the caller's again after writer_stop) */
 	bson_t *session_doc; /* writer_session_open()'s, until stored or spooled */
+	struct chain *chain; /* not owned; NULL: segments unchained */
+	bson_oid_t session;  /* of the segments sealed unchained */
+	char session_hex[25];
+	size_t seg_events;
+	unsigned seg_ms;
+	struct seg_set segs;     /* writer thread */
+	struct seg_set overflow; /* submitters when the queue is full; overflow_lock */
+	pthread_mutex_t overflow_lock;
 	bool create_indexes, indexes_done;
 
 	pthread_t thread;
@@ -73,7 +101,8 @@ struct writer {
 
 	/* counters: atomics, written by any thread */
 	_Atomic uint64_t submitted, inserted, duplicates, spooled, replayed, dropped, torn,
-		insert_errors, nbatch, batch_docs, rejected_segments, rejected_docs;
+		insert_errors, nbatch, batch_docs, rejected_segments, rejected_docs, sealed,
+		seal_errors, segs_stored, raw_bytes, packed_bytes;
 	_Atomic int64_t last_insert_us;
 	atomic_bool db_up_shown;
 
@@ -147,6 +176,20 @@ int writer_new(const struct writer_config *cfg, struct writer **ret)
 	w->batch_max = cfg->batch_max ? cfg->batch_max : 500;
 	w->batch_age_ms = cfg->batch_age_ms ? cfg->batch_age_ms : 200;
 	w->create_indexes = cfg->create_indexes;
+	w->chain = cfg->chain;
+	w->seg_events = cfg->segment_events ? cfg->segment_events : SEG_DEFAULT_EVENTS;
+	w->seg_ms = cfg->segment_ms ? cfg->segment_ms : SEG_DEFAULT_MS;
+	pthread_mutex_init(&w->overflow_lock, NULL);
+	if (cfg->session) {
+		bson_oid_copy(cfg->session, &w->session);
+		bson_oid_to_string(&w->session, w->session_hex);
+	}
+	w->segs.zctx = seg_cctx_new();
+	w->overflow.zctx = seg_cctx_new();
+	if (!w->segs.zctx || !w->overflow.zctx) {
+		r = -ENOMEM;
+		goto out_free;
+	}
 	w->uri = uri_with_socket_timeout(cfg->uri ? cfg->uri : store_default_uri());
 	w->db = cfg->db ? strdup(cfg->db) : NULL;
 	w->spool_dir = strdup(cfg->spool_dir);
@@ -179,6 +222,26 @@ out_free:
 	return r;
 }
 
+/* The raw documents a stored document stands for: a segment's n, else 1. */
+static uint64_t weight(const char *coll, const bson_t *doc)
+{
+	bson_iter_t it;
+
+	if (strcmp(coll, SCHEMA_SEGMENTS) == 0 && bson_iter_init_find(&it, doc, SCHEMA_F_SEG_N) &&
+	    BSON_ITER_HOLDS_INT(&it))
+		return (uint64_t)bson_iter_as_int64(&it);
+	return 1;
+}
+
+static uint64_t weight_of(const char *coll, bson_t *const *docs, size_t n)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += weight(coll, docs[i]);
+	return sum;
+}
+
 /* Documents the server refuses one by one: to a ".rejected" file, counted, never retried. */
 static void set_aside(struct writer *w, const char *coll, bson_t **docs, size_t n,
 		      const char *why)
@@ -186,13 +249,13 @@ static void set_aside(struct writer *w, const char *coll, bson_t **docs, size_t 
 	int r = spool_set_aside(w->sp, coll, (const bson_t *const *)docs, n);
 
 	if (r == 0) {
-		atomic_fetch_add(&w->rejected_docs, n);
+		atomic_fetch_add(&w->rejected_docs, weight_of(coll, docs, n));
 		log_err("store: %zu documents of %s refused (%s); set aside in %s (%" PRIu64
 			" so far)",
 			n, coll, why, spool_dir(w->sp), atomic_load(&w->rejected_docs));
 		return;
 	}
-	atomic_fetch_add(&w->dropped, n);
+	atomic_fetch_add(&w->dropped, weight_of(coll, docs, n));
 	log_err("spool: cannot set aside %zu refused documents of %s in %s: %s — DROPPED (%" PRIu64
 		" dropped so far)",
 		n, coll, spool_dir(w->sp), strerror(-r), atomic_load(&w->dropped));
@@ -218,10 +281,10 @@ static void spool_docs(struct writer *w, const char *coll, bson_t **docs, size_t
 	}
 	r = spool_append_many(w->sp, coll, (const bson_t *const *)docs, n);
 	if (r == 0) {
-		atomic_fetch_add(&w->spooled, n);
+		atomic_fetch_add(&w->spooled, weight_of(coll, docs, n));
 		return;
 	}
-	atomic_fetch_add(&w->dropped, n);
+	atomic_fetch_add(&w->dropped, weight_of(coll, docs, n));
 	/* every drop is logged: this is the one place documents are lost */
 	log_err("spool: cannot write %zu documents of %s to %s: %s — DROPPED (%" PRIu64
 		" dropped so far)",
@@ -295,14 +358,27 @@ static int insert_docs(struct writer *w, const char *coll, bson_t **docs, size_t
 	char err[512];
 	int64_t t0 = now_us();
 	bool *refused = calloc(n, sizeof(*refused));
+	uint64_t good = 0;
 	int r;
 
 	if (!refused)
 		return -ENOMEM;
 	r = store_insert_many_marked(w->st, coll, (const bson_t *const *)docs, n, refused, &res,
 				     err, sizeof(err));
-	/* what the server reports done is done, even on failure (the resend is a duplicate) */
-	atomic_fetch_add(&w->inserted, res.inserted);
+	/* what the server reports done is done, even on failure (the resend is a duplicate).
+	 * A segment stored before (its _id is there) counts as stored: its bytes are. */
+	if (strcmp(coll, SCHEMA_SEGMENTS) == 0) {
+		if (r == 0 || r == -EBADMSG) {
+			for (size_t i = 0; i < n; i++)
+				if (!refused[i])
+					good += weight(coll, docs[i]);
+			atomic_fetch_add(&w->segs_stored, n - res.refused);
+		}
+		atomic_fetch_add(&w->inserted, good);
+	} else {
+		atomic_fetch_add(&w->inserted, res.inserted);
+		good = n - res.refused;
+	}
 	atomic_fetch_add(&w->duplicates, res.duplicates);
 	if (r == -EBADMSG) {
 		for (size_t i = 0; i < n; i++)
@@ -320,7 +396,7 @@ static int insert_docs(struct writer *w, const char *coll, bson_t **docs, size_t
 	atomic_fetch_add(&w->nbatch, 1);
 	atomic_fetch_add(&w->batch_docs, n);
 	if (replay)
-		atomic_fetch_add(&w->replayed, n - res.refused);
+		atomic_fetch_add(&w->replayed, good);
 	return 0;
 }
 
@@ -401,9 +477,136 @@ static struct batch *batch_for(struct writer *w, const char *coll)
 	return grown;
 }
 
+/* --- segments (issue 33) ------------------------------------------------------------------ */
+
+/* Segments per insert call: a few MiB, so that one slow insert does not hold many. */
+#define SEG_BATCH 8
+
+static int stream_index(const char *coll)
+{
+	for (size_t i = 0; i < NSTREAMS; i++)
+		if (coll == streams[i] || strcmp(coll, streams[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Where a sealed segment goes: the writer thread's batch, or (overflow, writer_free) the
+ * spool. Both take the document. */
+static void to_batch(struct writer *w, bson_t *seg);
+static void to_spool(struct writer *w, bson_t *seg)
+{
+	spool_docs(w, SCHEMA_SEGMENTS, &seg, 1);
+	bson_destroy(seg);
+}
+
+/* Seal set's open segment of stream i and hand it to out. A seal that fails loses that
+ * segment's documents: counted and logged (zstd or memory failing). */
+static void seal(struct writer *w, struct seg_set *set, size_t i,
+		 void (*out)(struct writer *, bson_t *))
+{
+	struct open_seg *o = &set->s[i];
+	size_t n, raw;
+	bson_t *doc = NULL;
+	int r;
+
+	if (!o->b || (n = seg_builder_count(o->b)) == 0)
+		return;
+	raw = seg_builder_bytes(o->b);
+	r = w->chain ? chain_seal(w->chain, o->b, set->zctx, &doc)
+		     : seg_builder_seal(o->b, &w->session, w->session_hex, NULL, set->zctx, &doc);
+	if (r < 0) {
+		atomic_fetch_add(&w->seal_errors, 1);
+		atomic_fetch_add(&w->dropped, n);
+		log_err("segment: cannot seal %zu documents of %s: %s — DROPPED (%" PRIu64
+			" dropped so far)", n, streams[i], strerror(-r), atomic_load(&w->dropped));
+		seg_builder_free(o->b); /* a fresh builder, not the same failure again */
+		o->b = NULL;
+		return;
+	}
+	atomic_fetch_add(&w->sealed, 1);
+	atomic_fetch_add(&w->raw_bytes, raw);
+	atomic_fetch_add(&w->packed_bytes, doc->len);
+	out(w, doc);
+}
+
+/* Put doc (taken) into set's open segment of stream i; a full segment is sealed first. */
+static void seg_put(struct writer *w, struct seg_set *set, size_t i, bson_t *doc,
+		    void (*out)(struct writer *, bson_t *))
+{
+	struct open_seg *o = &set->s[i];
+	int r;
+
+	/* the segment of one document this large would pass the store's 16 MiB */
+	if (doc->len > STORE_MAX_DOC_BYTES - (64u << 10)) {
+		set_aside(w, streams[i], &doc, 1, "over 16 MiB");
+		bson_destroy(doc);
+		return;
+	}
+	if (o->b && seg_builder_count(o->b) > 0 && seg_builder_bytes(o->b) + doc->len > SEG_RAW_MAX)
+		seal(w, set, i, out);
+	if (!o->b && (r = seg_builder_new(streams[i], &o->b)) < 0) {
+		atomic_fetch_add(&w->dropped, 1);
+		log_err("segment: no memory for a segment of %s — a document DROPPED", streams[i]);
+		bson_destroy(doc);
+		return;
+	}
+	if (seg_builder_count(o->b) == 0)
+		o->first_ms = now_ms();
+	r = seg_builder_add(o->b, doc);
+	bson_destroy(doc);
+	if (r < 0) {
+		uint64_t suppressed = 0;
+
+		atomic_fetch_add(&w->dropped, 1);
+		if (ratelimit_ok(&w->rl_drop, &suppressed))
+			log_err("segment: a document of %s cannot go into a segment (%s) — DROPPED "
+				"(%" PRIu64 " dropped so far)", streams[i], strerror(-r),
+				atomic_load(&w->dropped));
+		return;
+	}
+	if (seg_builder_count(o->b) >= w->seg_events)
+		seal(w, set, i, out);
+}
+
+/* Seal the segments of set that are old enough (all: every non-empty one). */
+static void seal_due(struct writer *w, struct seg_set *set, bool all,
+		     void (*out)(struct writer *, bson_t *))
+{
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < NSTREAMS; i++) {
+		struct open_seg *o = &set->s[i];
+
+		if (o->b && seg_builder_count(o->b) > 0 &&
+		    (all || now - o->first_ms >= (int64_t)w->seg_ms))
+			seal(w, set, i, out);
+	}
+}
+
+static void overflow_seal_due(struct writer *w, bool all)
+{
+	pthread_mutex_lock(&w->overflow_lock);
+	seal_due(w, &w->overflow, all, to_spool);
+	pthread_mutex_unlock(&w->overflow_lock);
+}
+
+static void seg_set_release(struct seg_set *set)
+{
+	for (size_t i = 0; i < NSTREAMS; i++)
+		seg_builder_free(set->s[i].b);
+	seg_cctx_free(set->zctx);
+}
+
 static void add_item(struct writer *w, struct queue_item *it)
 {
-	struct batch *b = batch_for(w, it->collection);
+	int si = stream_index(it->collection);
+	struct batch *b;
+
+	if (si >= 0) {
+		seg_put(w, &w->segs, (size_t)si, it->doc, to_batch);
+		return;
+	}
+	b = batch_for(w, it->collection);
 
 	if (!b) {
 		/* out of memory for a batch: write this one document through the spool */
@@ -418,6 +621,21 @@ static void add_item(struct writer *w, struct queue_item *it)
 		flush_batch(w, b);
 }
 
+static void to_batch(struct writer *w, bson_t *seg)
+{
+	struct batch *b = batch_for(w, SCHEMA_SEGMENTS);
+
+	if (!b) {
+		to_spool(w, seg);
+		return;
+	}
+	if (b->n == 0)
+		b->first_ms = now_ms();
+	b->docs[b->n++] = seg;
+	if (b->n >= MIN((size_t)SEG_BATCH, w->batch_max))
+		flush_batch(w, b);
+}
+
 /* Replay the oldest closed spool segment (closing open ones first when none is closed).
  * Returns 1 when a segment was replayed and removed, 0 when the spool is empty, -errno when
  * it stopped (database away, read error): the segment then stays. */
@@ -428,7 +646,7 @@ static int replay_one(struct writer *w)
 	struct spool_stats sst;
 	const bson_t *doc;
 	bson_t **docs;
-	size_t nsegs = 0, n = 0;
+	size_t nsegs = 0, n = 0, bytes = 0;
 	int r;
 
 	spool_get_stats(w->sp, &sst);
@@ -470,9 +688,12 @@ static int replay_one(struct writer *w)
 				r = -ENOMEM;
 				goto out_read;
 			}
+			bytes += docs[n]->len;
 			n++;
 		}
-		if (n > 0 && (n == w->batch_max || r == 0)) {
+		/* segments are large: an insert call carries at most 16 MiB of them */
+		if (n > 0 && (n == w->batch_max || r == 0 || bytes >= STORE_MAX_DOC_BYTES)) {
+			bytes = 0;
 			if (strcmp(segs[0].collection, SCHEMA_SPOOL_SESSION_CLOSE) == 0)
 				r = apply_closes(w, docs, n);
 			else
@@ -541,12 +762,18 @@ static void check_spool(struct writer *w)
 
 static void flush_due(struct writer *w, bool all)
 {
-	int64_t now = now_ms();
+	int64_t now;
+
+	seal_due(w, &w->segs, all, to_batch);
+	overflow_seal_due(w, all);
+	now = now_ms();
 
 	for (size_t i = 0; i < w->nbatches; i++) {
 		struct batch *b = &w->batches[i];
 
-		if (b->n > 0 && (all || now - b->first_ms >= (int64_t)w->batch_age_ms))
+		/* a sealed segment is sent at once: its documents have waited in it already */
+		if (b->n > 0 && (all || now - b->first_ms >= (int64_t)w->batch_age_ms ||
+				 strcmp(b->collection, SCHEMA_SEGMENTS) == 0))
 			flush_batch(w, b);
 	}
 }
@@ -562,6 +789,9 @@ static unsigned pop_wait(struct writer *w)
 	for (size_t i = 0; i < w->nbatches; i++)
 		if (w->batches[i].n > 0)
 			wait = MIN(wait, w->batches[i].first_ms + (int64_t)w->batch_age_ms - now);
+	for (size_t i = 0; i < NSTREAMS; i++)
+		if (w->segs.s[i].b && seg_builder_count(w->segs.s[i].b) > 0)
+			wait = MIN(wait, w->segs.s[i].first_ms + (int64_t)w->seg_ms - now);
 	if (!w->db_up && !w->giving_up)
 		wait = MIN(wait, w->next_try_ms - now);
 	return wait > 0 ? (unsigned)wait : 0;
@@ -616,7 +846,10 @@ static void *writer_thread(void *arg)
 			struct queue_item one;
 
 			n = queue_pop_batch(w->q, &one, 1, POP_WAIT_MAX_MS);
-			if (n == 1) {
+			if (n == 1 && stream_index(one.collection) >= 0) {
+				seg_put(w, &w->segs, (size_t)stream_index(one.collection), one.doc,
+					to_spool);
+			} else if (n == 1) {
 				spool_docs(w, one.collection, &one.doc, 1);
 				bson_destroy(one.doc);
 			}
@@ -768,12 +1001,24 @@ out:
 int writer_submit(struct writer *w, const char *collection, bson_t *doc)
 {
 	uint64_t suppressed = 0;
-	int r;
+	int r, si;
 
 	atomic_fetch_add(&w->submitted, 1);
 	r = queue_push(w->q, collection, doc);
 	if (r == 0)
 		return 0;
+	if ((si = stream_index(collection)) >= 0) {
+		/* the writer is behind: into the overflow segments, which go to the spool */
+		uint64_t before = atomic_load(&w->dropped);
+
+		pthread_mutex_lock(&w->overflow_lock);
+		seg_put(w, &w->overflow, (size_t)si, doc, to_spool);
+		pthread_mutex_unlock(&w->overflow_lock);
+		if (!atomic_load(&w->stopping) && ratelimit_ok(&w->rl_submit, &suppressed))
+			log_warn("writer: queue full; spooling to %s (%" PRIu64 " more since the last "
+				 "message)", spool_dir(w->sp), suppressed);
+		return atomic_load(&w->dropped) == before ? 0 : -EIO;
+	}
 	if (doc->len > STORE_MAX_DOC_BYTES) {
 		pthread_mutex_lock(&w->submit_log_lock);
 		set_aside(w, collection, &doc, 1, "over 16 MiB");
@@ -830,10 +1075,29 @@ void writer_free(struct writer *w)
 		/* never started: what was queued goes to the spool, not to /dev/null */
 		queue_close(w->q);
 		while (w->sp && queue_pop_batch(w->q, &it, 1, 0) == 1) {
+			int si = stream_index(it.collection);
+
+			if (si >= 0) {
+				seg_put(w, &w->segs, (size_t)si, it.doc, to_spool);
+				continue;
+			}
 			spool_docs(w, it.collection, &it.doc, 1);
 			bson_destroy(it.doc);
 		}
 	}
+	if (w->sp) {
+		/* what is still open (a writer never started, or stopped by its timeout) */
+		seal_due(w, &w->segs, true, to_spool);
+		overflow_seal_due(w, true);
+		for (size_t i = 0; i < w->nbatches; i++) {
+			spool_docs(w, w->batches[i].collection, w->batches[i].docs, w->batches[i].n);
+			free_docs(w->batches[i].docs, w->batches[i].n);
+			w->batches[i].n = 0;
+		}
+	}
+	seg_set_release(&w->segs);
+	seg_set_release(&w->overflow);
+	pthread_mutex_destroy(&w->overflow_lock);
 	for (size_t i = 0; i < w->nbatches; i++)
 		free(w->batches[i].docs);
 	free(w->batches);
@@ -863,6 +1127,11 @@ void writer_get_stats(struct writer *w, struct writer_stats *ret)
 	ret->insert_errors = atomic_load(&w->insert_errors);
 	ret->rejected_segments = atomic_load(&w->rejected_segments);
 	ret->rejected_docs = atomic_load(&w->rejected_docs);
+	ret->segments = atomic_load(&w->sealed);
+	ret->segments_stored = atomic_load(&w->segs_stored);
+	ret->seal_errors = atomic_load(&w->seal_errors);
+	ret->raw_bytes = atomic_load(&w->raw_bytes);
+	ret->packed_bytes = atomic_load(&w->packed_bytes);
 	nb = atomic_load(&w->nbatch);
 	bd = atomic_load(&w->batch_docs);
 	ret->batches = nb;

@@ -1,6 +1,9 @@
 /* writer.h — the listener's path from the kernel readers to MongoDB: a bounded queue, one
- * writer thread that batches documents per collection and inserts them (store.c), and the
- * durable spool (spool.c) for whatever the database cannot take right now.
+ * writer thread that packs the raw streams' documents into segments (common/segment.h:
+ * closed at segment_events documents or segment_ms, compressed, chained) and inserts them
+ * (store.c), and the durable spool (spool.c) for whatever the database cannot take right
+ * now: the spool holds the same segment documents, so a replay inserts the same bytes and a
+ * segment already stored counts as stored. Counters count raw documents, not segments.
  *
  * writer_submit() never blocks a reader: queue, else spool, else (disk full) count the
  * document as dropped and return the error. The writer thread spools every batch while the
@@ -24,6 +27,7 @@
 #include <stdint.h>
 
 struct writer;
+struct chain;
 
 struct writer_config {
 	const char *uri;         /* NULL: store_default_uri() */
@@ -36,11 +40,19 @@ struct writer_config {
 	size_t spool_segment_docs;  /* 0: SPOOL_DEFAULT_SEGMENT_DOCS */
 	size_t spool_segment_bytes; /* 0: SPOOL_DEFAULT_SEGMENT_BYTES */
 	bool create_indexes;     /* store_create_indexes() when the database first answers */
+	/* issue 33: documents of the raw streams (events, proc_events, snapshot,
+	 * container_facts) are stored in segments (common/segment.h) of this session */
+	const bson_oid_t *session; /* required for segments; copied */
+	struct chain *chain;       /* seals the segments (listener/chain.h); not owned, must
+				    * outlive the writer; NULL: unchained */
+	size_t segment_events;     /* 0: SEG_DEFAULT_EVENTS documents per segment */
+	unsigned segment_ms;       /* 0: SEG_DEFAULT_MS, the longest a document waits unsealed */
 };
 
 struct writer_stats {
 	uint64_t submitted;     /* writer_submit() calls */
-	uint64_t inserted;      /* new documents the database took (live and replayed) */
+	uint64_t inserted;      /* documents the database took (live and replayed; those of a
+				 * segment it already had included) */
 	uint64_t duplicates;    /* documents already there (a resent batch): not errors */
 	uint64_t spooled;       /* documents written to the spool */
 	uint64_t replayed;      /* documents read back from the spool and taken by the database */
@@ -52,6 +64,10 @@ struct writer_stats {
 	uint64_t rejected_docs; /* documents the server refused one by one (over 16 MiB, invalid
 				 * for it): set aside in DIR/<coll>.<n>.bson.rejected, never retried */
 	size_t queue_depth, queue_bytes, queue_hwm;
+	uint64_t segments;        /* segments sealed */
+	uint64_t segments_stored; /* segments the database took (or had already) */
+	uint64_t seal_errors;     /* segments that could not be sealed (their documents dropped) */
+	uint64_t raw_bytes, packed_bytes; /* documents' bytes sealed, segment documents' bytes */
 	double last_insert_ms; /* duration of the last successful insert call */
 	double avg_batch;      /* documents per successful insert call */
 	bool db_up;

@@ -11,8 +11,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$LINEAGE_LOCAL/bin" "$LINEAGE_LOCAL/logs"
 
 pkgs=(build-essential pkg-config meson ninja-build
-      libaudit-dev libmnl-dev libmongoc-dev libbson-dev libcmocka-dev libssl-dev zlib1g-dev
-      postgresql-15 docker.io busybox-static iproute2 procps psmisc python3 python3-pip
+      libaudit-dev libmnl-dev libmongoc-dev libbson-dev libcmocka-dev libssl-dev zlib1g-dev libzstd-dev
+      postgresql-15 docker.io busybox-static iproute2 procps psmisc python3 python3-pip python3-zstandard
       clang libclang-rt-14-dev scdoc man-db systemd golang-go)
 
 missing=()

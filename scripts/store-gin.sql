@@ -7,7 +7,7 @@
 -- table with a `_jsonb` column, adds `USING gin ((_jsonb->'f') jsonb_path_ops)` beside it, so
 -- every index any lineage database or collection asks for (and `_id`, which FerretDB indexes at
 -- collection creation) serves the queries. Dotted fields are pushed down as `#>` and are left
--- alone. Fields lineage reads only by range or order (ts, seq, started_at, start, open:
+-- alone. Fields lineage reads only by range or order (ts, seq, started_at, start, open, seq_first, ts_first:
 -- FerretDB pushes no range down, so a GIN index on them would serve nothing) get none: every
 -- GIN index costs each insert. The GIN indexes are invisible to listIndexes and go with their table when FerretDB
 -- drops the collection.
@@ -40,7 +40,7 @@ BEGIN
 			field := substring(expr FROM '^\(?_jsonb -> ''((?:[^'']|'''')+)''::text\)?$');
 			CONTINUE WHEN field IS NULL;
 			field := replace(field, '''''', '''');
-			CONTINUE WHEN field IN ('ts', 'seq', 'started_at', 'start', 'open');
+			CONTINUE WHEN field IN ('ts', 'seq', 'started_at', 'start', 'open', 'seq_first', 'ts_first');
 			-- unique per table and field: FerretDB's table names of one session's output
 			-- runs share their first 40 characters, and with a name taken from those
 			-- a re-run's CREATE INDEX IF NOT EXISTS found the previous run's index and

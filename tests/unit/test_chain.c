@@ -1,157 +1,230 @@
-/* test_chain.c — the evidence chain's pure parts (issue 21): the member codec (negative
- * deltas: two threads submit), a link hash that changes with every input, and chain.c making
- * links of N documents, on age, and a final one whose members decode back to what was added.
+/* test_chain.c — the evidence chain over segments (issues 21, 33): chain_seal numbering the
+ * segments and naming the previous one's hash, the session's chain info, and chain_verify
+ * judging a session fed segment by segment: whole, a changed byte (header or data), a
+ * removed, an inserted, a reordered (link numbers swapped) segment, a session never closed.
  * The chain against a real store is tests/e2e/chain_verify.py. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "chain.h"
 #include "chain_format.h"
+#include "chain_verify.h"
 #include "schema.h"
+#include "segment.h"
 
-static void test_members_roundtrip(void **state)
-{
-	static const int64_t seqs[] = { 1, 2, 3, 1000, 999, 5, INT64_MAX / 2, 7, 0 };
-	struct chainfmt_buf b = { 0 };
-	struct chainfmt_member m;
-	uint8_t dig[CHAINFMT_DIGEST_LEN];
-	int64_t prev = 0;
-	size_t pos = 0, i;
+#define NSEG 5
 
-	(void)state;
-	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
-		memset(dig, (int)i, sizeof(dig));
-		assert_int_equal(chainfmt_member_append(&b, &prev, seqs[i], (int)(i % 3), dig), 0);
-	}
-	prev = 0;
-	for (i = 0; chainfmt_member_next(b.data, b.len, &pos, &prev, &m) == 1; i++) {
-		assert_int_equal(m.seq, seqs[i]);
-		assert_int_equal(m.coll, (int)(i % 3));
-		assert_int_equal(m.digest[0], (uint8_t)i);
-	}
-	assert_int_equal(i, sizeof(seqs) / sizeof(seqs[0]));
-	/* a cut encoding is refused, not read past its end */
-	pos = 0;
-	prev = 0;
-	assert_int_equal(chainfmt_member_next(b.data, 20, &pos, &prev, &m), -EBADMSG);
-	chainfmt_buf_release(&b);
-}
-
-static void test_link_hash_inputs(void **state)
-{
-	uint8_t sess[12] = { 1 }, prev[CHAINFMT_DIGEST_LEN] = { 0 }, mem[4] = { 1, 2, 3, 4 };
-	uint8_t h0[CHAINFMT_DIGEST_LEN], h[CHAINFMT_DIGEST_LEN];
-
-	(void)state;
-	assert_int_equal(chainfmt_link_hash(sess, 0, prev, false, mem, 4, h0), 0);
-	assert_int_equal(chainfmt_link_hash(sess, 0, prev, false, mem, 4, h), 0);
-	assert_memory_equal(h0, h, sizeof(h));
-	assert_int_equal(chainfmt_link_hash(sess, 1, prev, false, mem, 4, h), 0);
-	assert_memory_not_equal(h0, h, sizeof(h));
-	assert_int_equal(chainfmt_link_hash(sess, 0, prev, true, mem, 4, h), 0);
-	assert_memory_not_equal(h0, h, sizeof(h));
-	assert_int_equal(chainfmt_link_hash(sess, 0, prev, false, mem, 3, h), 0);
-	assert_memory_not_equal(h0, h, sizeof(h));
-	prev[31] = 1;
-	assert_int_equal(chainfmt_link_hash(sess, 0, prev, false, mem, 4, h), 0);
-	assert_memory_not_equal(h0, h, sizeof(h));
-	sess[11] = 9;
-	prev[31] = 0;
-	assert_int_equal(chainfmt_link_hash(sess, 0, prev, false, mem, 4, h), 0);
-	assert_memory_not_equal(h0, h, sizeof(h));
-}
+static bson_oid_t oid;
+static char hex[25];
 
 static bson_t *doc_with_seq(int64_t seq)
 {
 	bson_t *d = bson_new();
+	char id[64];
 
-	BSON_APPEND_UTF8(d, "_id", "x");
+	snprintf(id, sizeof(id), "%s:%lld", hex, (long long)seq);
+	BSON_APPEND_UTF8(d, "_id", id);
 	BSON_APPEND_INT64(d, SCHEMA_F_SEQ, seq);
+	BSON_APPEND_INT32(d, SCHEMA_F_PID, (int32_t)(100 + seq % 7));
+	BSON_APPEND_UTF8(d, SCHEMA_F_SYSCALL, "openat");
 	return d;
 }
 
-static const uint8_t *bin(const bson_t *d, const char *key, uint32_t *len)
-{
-	bson_iter_t it;
-	bson_subtype_t st;
-	const uint8_t *data = NULL;
-
-	assert_true(bson_iter_init_find(&it, d, key));
-	bson_iter_binary(&it, &st, len, &data);
-	return data;
-}
-
-static void test_chain_links(void **state)
+/* NSEG segments of 3 events each, sealed by a chain; the session document's close too. */
+static void make_session(bson_t *segs[NSEG], bson_t *sdoc)
 {
 	struct chain *c;
-	bson_oid_t oid;
-	char hex[25];
-	bson_t *link = NULL, *d, *links[3];
-	uint8_t prev[CHAINFMT_DIGEST_LEN] = { 0 }, h[CHAINFMT_DIGEST_LEN];
-	size_t nl = 0;
+	struct seg_builder *b;
+	int64_t seq = 1;
 
-	(void)state;
 	bson_oid_init(&oid, NULL);
 	bson_oid_to_string(&oid, hex);
-	assert_int_equal(chain_new(&oid, hex, 3, &c), 0);
-	for (int64_t s = 1; s <= 4; s++) {
-		d = doc_with_seq(s);
-		assert_int_equal(chain_add(c, SCHEMA_EVENTS, d, &link), 0);
-		if (link)
-			links[nl++] = link;
+	assert_int_equal(chain_new(&oid, hex, &c), 0);
+	assert_int_equal(seg_builder_new(SCHEMA_EVENTS, &b), 0);
+	for (int i = 0; i < NSEG; i++) {
+		for (int k = 0; k < 3; k++) {
+			bson_t *d = doc_with_seq(seq++);
+
+			assert_int_equal(seg_builder_add(b, d), 0);
+			bson_destroy(d);
+		}
+		assert_int_equal(chain_seal(c, b, NULL, &segs[i]), 0);
+		assert_int_equal(seg_builder_count(b), 0);
+	}
+	chain_finish(c);
+	assert_int_equal(seg_builder_add(b, segs[0]), -EINVAL); /* no seq */
+	{
+		bson_t *d = doc_with_seq(99), *none = NULL;
+
+		assert_int_equal(seg_builder_add(b, d), 0);
+		assert_int_equal(chain_seal(c, b, NULL, &none), -EPIPE);
 		bson_destroy(d);
 	}
-	assert_int_equal(nl, 1); /* after 3 documents */
-	d = doc_with_seq(5);
-	assert_int_equal(chain_add(c, "not-chained", d, &link), -EINVAL);
-	bson_destroy(d);
-	assert_int_equal(chain_tick(c, UINT64_MAX / 2, &link), 0); /* old enough */
-	assert_non_null(link);
-	links[nl++] = link;
-	assert_int_equal(chain_finish(c, &link), 0);
-	assert_non_null(link);
-	links[nl++] = link;
-	d = doc_with_seq(6);
-	assert_int_equal(chain_add(c, SCHEMA_EVENTS, d, &link), -EPIPE);
-	bson_destroy(d);
-	/* every link chains to the one before and hashes what it holds */
-	for (size_t i = 0; i < nl; i++) {
-		uint32_t plen, mlen, hlen;
-		const uint8_t *p = bin(links[i], SCHEMA_F_LINK_PREV, &plen);
-		const uint8_t *mem = bin(links[i], SCHEMA_F_LINK_MEMBERS, &mlen);
-		const uint8_t *hh = bin(links[i], SCHEMA_F_LINK_HASH, &hlen);
-
-		assert_memory_equal(p, prev, sizeof(prev));
-		assert_int_equal(chainfmt_link_hash(oid.bytes, i, p, i == nl - 1, mem, mlen, h), 0);
-		assert_memory_equal(h, hh, sizeof(h));
-		memcpy(prev, hh, sizeof(prev));
-		bson_destroy(links[i]);
-	}
-	{
-		bson_t info = BSON_INITIALIZER;
-		bson_iter_t it;
-
-		chain_append_info(c, &info, true);
-		assert_true(bson_iter_init(&it, &info) &&
-			    bson_iter_find_descendant(&it, "chain.counts.events", &it));
-		assert_int_equal(bson_iter_as_int64(&it), 4);
-		bson_destroy(&info);
-	}
+	bson_init(sdoc);
+	BSON_APPEND_OID(sdoc, SCHEMA_F_ID, &oid);
+	BSON_APPEND_DATE_TIME(sdoc, SCHEMA_F_ENDED_AT, 1000);
+	chain_append_info(c, sdoc, true);
+	seg_builder_free(b);
 	chain_free(c);
+}
+
+static enum chainv_status judge(bson_t *const *segs, size_t n, const bson_t *sdoc,
+				struct chainv_report *rep)
+{
+	struct chainv *v;
+
+	assert_int_equal(chainv_new(sdoc, false, &v, NULL, 0), 0);
+	for (size_t i = 0; i < n; i++)
+		if (segs[i])
+			assert_int_equal(chainv_add(v, segs[i]), 0);
+	assert_int_equal(chainv_finish(v, rep), 0);
+	chainv_free(v);
+	return rep->status;
+}
+
+static void test_seal_links(void **state)
+{
+	bson_t *segs[NSEG], sdoc;
+	uint8_t prev[CHAINFMT_DIGEST_LEN] = { 0 };
+	struct seg_header h;
+	bson_iter_t it;
+
+	(void)state;
+	make_session(segs, &sdoc);
+	for (int i = 0; i < NSEG; i++) {
+		assert_int_equal(seg_header_read(segs[i], &h, NULL, 0), 0);
+		assert_true(h.has_link);
+		assert_int_equal(h.link, i);
+		assert_memory_equal(h.prev, prev, sizeof(prev));
+		assert_int_equal(h.seq_first, 1 + 3 * i);
+		assert_int_equal(h.seq_last, 3 + 3 * i);
+		assert_int_equal(h.n, 3);
+		assert_int_equal(chainfmt_digest(bson_get_data(segs[i]), segs[i]->len, prev), 0);
+	}
+	/* the head is the hash of the last segment; counts by stream */
+	assert_true(bson_iter_init(&it, &sdoc) &&
+		    bson_iter_find_descendant(&it, "chain.head", &it));
+	{
+		const uint8_t *data;
+		uint32_t len;
+		bson_subtype_t st;
+
+		bson_iter_binary(&it, &st, &len, &data);
+		assert_int_equal(len, 32);
+		assert_memory_equal(data, prev, 32);
+	}
+	assert_true(bson_iter_init(&it, &sdoc) &&
+		    bson_iter_find_descendant(&it, "chain.counts.events", &it));
+	assert_int_equal(bson_iter_as_int64(&it), 3 * NSEG);
+	for (int i = 0; i < NSEG; i++)
+		bson_destroy(segs[i]);
+	bson_destroy(&sdoc);
+}
+
+/* A copy of seg with one byte of its BSON flipped (at offset from the end). */
+static bson_t *flipped(const bson_t *seg, size_t from_end)
+{
+	uint8_t *buf = bson_malloc(seg->len);
+	bson_t *d;
+
+	memcpy(buf, bson_get_data(seg), seg->len);
+	buf[seg->len - from_end] ^= 0x40;
+	d = bson_new_from_data(buf, seg->len);
+	bson_free(buf);
+	assert_non_null(d);
+	return d;
+}
+
+static void test_verify_cases(void **state)
+{
+	bson_t *segs[NSEG], sdoc, *t[NSEG + 1], *x;
+	struct chainv_report rep;
+
+	(void)state;
+	make_session(segs, &sdoc);
+	/* whole, in any order */
+	memcpy(t, segs, sizeof(segs));
+	x = t[0], t[0] = t[4], t[4] = x;
+	assert_int_equal(judge(t, NSEG, &sdoc, &rep), CHAINV_OK);
+	assert_int_equal(rep.verified, 3 * NSEG);
+	assert_int_equal(rep.links, NSEG);
+	chainv_report_release(&rep);
+	/* a changed byte inside the compressed data of segment 2 (the prev field is last: the
+	 * data sits before link and prev) */
+	memcpy(t, segs, sizeof(segs));
+	t[2] = flipped(segs[2], 60);
+	assert_int_equal(judge(t, NSEG, &sdoc, &rep), CHAINV_TAMPERED);
+	assert_true(rep.altered >= 1);
+	assert_non_null(strstr(rep.findings[0], segs[2] ? "altered" : "?"));
+	chainv_report_release(&rep);
+	bson_destroy(t[2]);
+	/* the last segment changed: only the session's head shows it */
+	memcpy(t, segs, sizeof(segs));
+	t[4] = flipped(segs[4], 60);
+	assert_int_equal(judge(t, NSEG, &sdoc, &rep), CHAINV_TAMPERED);
+	chainv_report_release(&rep);
+	bson_destroy(t[4]);
+	/* removed: the middle one, and the last one */
+	memcpy(t, segs, sizeof(segs));
+	t[2] = NULL;
+	assert_int_equal(judge(t, NSEG, &sdoc, &rep), CHAINV_TAMPERED);
+	assert_true(rep.removed >= 1);
+	chainv_report_release(&rep);
+	assert_int_equal(judge(segs, NSEG - 1, &sdoc, &rep), CHAINV_TAMPERED);
+	chainv_report_release(&rep);
+	/* inserted: a copy of segment 1 under another link, and a segment without link */
+	{
+		struct seg_builder *b;
+		bson_t *d = doc_with_seq(50), *loose;
+
+		assert_int_equal(seg_builder_new(SCHEMA_EVENTS, &b), 0);
+		assert_int_equal(seg_builder_add(b, d), 0);
+		assert_int_equal(seg_builder_seal(b, &oid, hex, NULL, NULL, &loose), 0);
+		memcpy(t, segs, sizeof(segs));
+		t[NSEG] = loose;
+		assert_int_equal(judge(t, NSEG + 1, &sdoc, &rep), CHAINV_TAMPERED);
+		assert_int_equal(rep.inserted, 1);
+		chainv_report_release(&rep);
+		bson_destroy(loose);
+		bson_destroy(d);
+		seg_builder_free(b);
+	}
+	/* never closed: whole up to the last segment, which nothing names yet */
+	{
+		bson_t open = BSON_INITIALIZER, info;
+
+		BSON_APPEND_OID(&open, SCHEMA_F_ID, &oid);
+		BSON_APPEND_DOCUMENT_BEGIN(&open, SCHEMA_F_CHAIN, &info);
+		BSON_APPEND_INT32(&info, SCHEMA_F_CHAIN_VERSION, CHAIN_VERSION);
+		bson_append_document_end(&open, &info);
+		assert_int_equal(judge(segs, NSEG, &open, &rep), CHAINV_TRUNCATED);
+		assert_int_equal(rep.truncated_at, 3 * (NSEG - 1));
+		assert_int_equal(rep.unlinked, 3);
+		chainv_report_release(&rep);
+		/* and unchained when nothing carries a link */
+		bson_reinit(&open);
+		BSON_APPEND_OID(&open, SCHEMA_F_ID, &oid);
+		assert_int_equal(judge(NULL, 0, &open, &rep), CHAINV_UNCHAINED);
+		chainv_report_release(&rep);
+		bson_destroy(&open);
+	}
+	for (int i = 0; i < NSEG; i++)
+		bson_destroy(segs[i]);
+	bson_destroy(&sdoc);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_members_roundtrip),
-		cmocka_unit_test(test_link_hash_inputs),
-		cmocka_unit_test(test_chain_links),
+		cmocka_unit_test(test_seal_links),
+		cmocka_unit_test(test_verify_cases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
