@@ -13,6 +13,12 @@
 #include "segment.h"
 #include "store.h"
 
+struct prune {
+	const char *key, *capped;
+	int64_t num;     /* the value when str is NULL */
+	const char *str;
+};
+
 struct held {
 	bson_t *doc;
 	int64_t seq_first;
@@ -156,43 +162,45 @@ int segread_each(struct store *st, const bson_oid_t *session, const struct segre
 		 size_t errlen)
 {
 	struct reader rd = { .q = q, .ops = ops };
-	/* A pruned read is two finds (the segments naming the value, and those whose list of
-	 * that field was capped): their union is held and sorted, duplicates dropped. */
-	const char *pkey = NULL, *pcapped = NULL;
-	bson_t f1 = BSON_INITIALIZER, f2 = BSON_INITIALIZER;
-	bool pruned, holding;
-	int r;
+	/* A pruned read asks, for each header field it prunes by, for the segments naming the
+	 * value or the segments whose list of that field was capped: one find per combination
+	 * (at most 2^3), their union held and sorted, duplicates dropped. */
+	struct prune pk[3];
+	size_t npk = 0;
+	bool holding;
+	int r = 0;
 
-	if (q->tgid > 0) {
-		pkey = SCHEMA_F_SEG_TGIDS;
-		pcapped = SCHEMA_F_SEG_TGIDS_CAPPED;
-	} else if (q->container) {
-		pkey = SCHEMA_F_SEG_CONTAINERS;
-		pcapped = SCHEMA_F_SEG_CONTAINERS_CAPPED;
-	} else if (q->syscall) {
-		pkey = SCHEMA_F_SEG_SYSCALLS;
-		pcapped = SCHEMA_F_SEG_SYSCALLS_CAPPED;
+	if (q->tgid > 0)
+		pk[npk++] = (struct prune){ SCHEMA_F_SEG_TGIDS, SCHEMA_F_SEG_TGIDS_CAPPED, q->tgid,
+					     NULL };
+	if (q->container)
+		pk[npk++] = (struct prune){ SCHEMA_F_SEG_CONTAINERS,
+					     SCHEMA_F_SEG_CONTAINERS_CAPPED, 0, q->container };
+	if (q->syscall)
+		pk[npk++] = (struct prune){ SCHEMA_F_SEG_SYSCALLS, SCHEMA_F_SEG_SYSCALLS_CAPPED, 0,
+					     q->syscall };
+	holding = q->ordered || npk > 0;
+	for (unsigned mask = 0; mask < (1u << npk) && r == 0; mask++) {
+		bson_t f = BSON_INITIALIZER;
+
+		base_filter(&f, session, q);
+		for (size_t j = 0; j < npk; j++) {
+			if (mask & (1u << j))
+				BSON_APPEND_BOOL(&f, pk[j].capped, true);
+			else if (pk[j].str)
+				BSON_APPEND_UTF8(&f, pk[j].key, pk[j].str);
+			else
+				BSON_APPEND_INT64(&f, pk[j].key, pk[j].num);
+		}
+		r = run_find(st, &rd, &f, holding, err, errlen);
+		bson_destroy(&f);
 	}
-	pruned = pkey != NULL;
-	holding = q->ordered || pruned;
-	base_filter(&f1, session, q);
-	if (pruned) {
-		if (q->tgid > 0)
-			BSON_APPEND_INT64(&f1, pkey, q->tgid);
-		else
-			BSON_APPEND_UTF8(&f1, pkey, q->container ? q->container : q->syscall);
-		base_filter(&f2, session, q);
-		BSON_APPEND_BOOL(&f2, pcapped, true);
-	}
-	r = run_find(st, &rd, &f1, holding, err, errlen);
-	if (r == 0 && pruned)
-		r = run_find(st, &rd, &f2, holding, err, errlen);
 	if (r == 0 && holding) {
 		if (rd.nheld > 1)
 			qsort(rd.held, rd.nheld, sizeof(*rd.held), cmp_held);
 		for (size_t i = 0; i < rd.nheld && r == 0; i++) {
 			if (i > 0 && cmp_held(&rd.held[i - 1], &rd.held[i]) == 0)
-				continue; /* in both finds */
+				continue; /* found by two finds */
 			r = one_segment(&rd, rd.held[i].doc);
 		}
 	}
@@ -201,8 +209,6 @@ int segread_each(struct store *st, const bson_oid_t *session, const struct segre
 	for (size_t i = 0; i < rd.nheld; i++)
 		bson_destroy(rd.held[i].doc);
 	free(rd.held);
-	bson_destroy(&f1);
-	bson_destroy(&f2);
 	if (stats)
 		*stats = rd.st;
 	return r;

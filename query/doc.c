@@ -113,7 +113,11 @@ int q_each_proj(struct qctx *ctx, const char *coll, const bson_t *filter, const 
 {
 	/* the filter's pages when they can answer (pages.c); fn may see more fields than a
 	 * projection would have left, which readers by name do not mind */
-	int r = q_pages_each(ctx, coll, filter, sort, fn, data);
+	int r;
+
+	if (q_is_raw(coll)) /* raw documents live in segments (issue 33), sorted by seq */
+		return q_raw_each(ctx, coll, filter, fn, data);
+	r = q_pages_each(ctx, coll, filter, sort, fn, data);
 
 	if (r != 1)
 		return r;

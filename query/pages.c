@@ -396,3 +396,8 @@ int q_pages_each(struct qctx *ctx, const char *coll, const bson_t *filter, const
 	unpacked_free(&u);
 	return r;
 }
+
+bool q_match(const bson_t *d, const bson_t *filter)
+{
+	return doc_matches(d, filter);
+}

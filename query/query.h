@@ -85,6 +85,17 @@ int q_each_proj(struct qctx *ctx, const char *coll, const bson_t *filter, const 
  * done), else what q_each would. */
 int q_pages_each(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
 		 int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
+/* Whether d matches filter's plain top-level equalities with MongoDB's meaning (null = missing
+ * or null, an array field by element). */
+bool q_match(const bson_t *d, const bson_t *filter);
+/* issue 33 (segments.c): the raw streams (events, proc_events, snapshot, container_facts)
+ * are read from the session's segments: filter must hold `session`; its pid, a full
+ * container id and syscall prune the segments, and every equality of it is checked on the
+ * decoded documents. Documents come in seq order. A segment that does not decode is named
+ * on stderr and skipped. Returns what q_each would. */
+bool q_is_raw(const char *coll);
+int q_raw_each(struct qctx *ctx, const char *stream, const bson_t *filter,
+	       int (*fn)(struct qctx *ctx, const bson_t *doc, void *data), void *data);
 /* Did the run that wrote coll (an output collection) write pages of it? */
 bool q_pages_exist(struct qctx *ctx, const char *coll);
 int q_each_server(struct qctx *ctx, const char *coll, const bson_t *filter, const bson_t *sort,
