@@ -394,6 +394,8 @@ int store_create_indexes(struct store *st, char *err, size_t errlen)
 		  { SCHEMA_F_SESSION, SCHEMA_F_SEG_CONTAINERS }, false },
 		{ SCHEMA_SEGMENTS, "session_syscalls", { SCHEMA_F_SESSION, SCHEMA_F_SEG_SYSCALLS }, false },
 		{ SCHEMA_SEGMENTS, "session_ts", { SCHEMA_F_SESSION, SCHEMA_F_SEG_TS_FIRST }, false },
+		/* --follow walks the chain by link number (query/segwalk.c) */
+		{ SCHEMA_SEGMENTS, "session_link", { SCHEMA_F_SESSION, SCHEMA_F_SEG_LINK }, false },
 		{ SCHEMA_SESSIONS, "host_started_at", { SCHEMA_F_HOST, SCHEMA_F_STARTED_AT }, false },
 	};
 

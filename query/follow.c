@@ -1,19 +1,13 @@
 /* follow.c — `timeline --follow` and `search --follow`: new lines as the listener records
  * them, for the current session, with process and container context, until Ctrl-C. Reads
- * only the raw collections (events, proc_events): no filter run needed.
+ * only the raw streams (events, proc_events): no filter run needed.
  *
- * Two ways to find new documents, both from what FerretDB on PostgreSQL answers from an
- * index (top-level equality only; a `seq > N` range reads the whole session each time:
- * measured 5 s at 50k events):
- *  - a named container (timeline --follow CONTAINER, search --follow --container C): every
- *    poll asks {session, container: full id} of events and proc_events and prints the
- *    documents not seen yet in seq order. Cost per poll grows with that container's
- *    documents, not with the host's. Proc forks/exits carry no container: exits come from
- *    the audit exit_group.
- *  - the whole host: seqwalk.c walks the listener's seq numbers by _id lookups (in
- *    parallel; gaps skipped and catch-up jumps counted and said).
- * Process context (container, argv, parent) is kept per pid from fork/exec and, for pids
- * first seen mid-way, looked up once by {session, pid} (an indexed equality).
+ * New documents come from segwalk.c (issue 33): the session's segments by link number as
+ * the listener stores them, one indexed lookup per segment of up to a thousand documents;
+ * a named container (timeline --follow CONTAINER, search --follow --container C) is a
+ * filter on that walk. Process context (container, argv, parent) is kept per pid from
+ * fork/exec and, for pids first seen mid-way, looked up once in the segments that hold
+ * that pid.
  *
  * Owns its pid table and the lookups' documents. */
 #include <errno.h>
@@ -26,7 +20,7 @@
 #include "query.h"
 #include "raw.h"
 #include "schema.h"
-#include "seqwalk.h"
+#include "segwalk.h"
 #include "store.h"
 #include "term.h"
 #include "when.h"
@@ -54,21 +48,14 @@ struct fproc {
 
 struct follow {
 	struct qctx *ctx;
-	struct seqwalk *walk; /* the whole host */
+	struct segwalk *walk;
 	char hex[25];
-	int64_t next_seq;    /* container mode: after the highest seq printed */
 	int64_t shown;
 	const char *container; /* timeline --follow CONTAINER (prefix or "host") */
 	char cid[65];          /* the full id: container mode (polls by container) */
-	int64_t base;          /* container mode: seq at start; seen[] is relative to it */
-	uint8_t *seen;
-	size_t nseen;
 	bool search;
 	struct fproc *pids[PID_BUCKETS];
 };
-
-static const char *const colls[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS };
-#define NCOLLS 2
 
 static void sleep_ms(int ms)
 {
@@ -396,7 +383,7 @@ static void on_event(struct follow *f, const bson_t *d)
 	/* noise for a live view: data and fd bookkeeping, and what proc events already say */
 	if (!strcmp(sc, "write") || !strcmp(sc, "close") || !strncmp(sc, "clone", 5) ||
 	    !strcmp(sc, "fork") || !strcmp(sc, "vfork") ||
-	    (!strcmp(sc, "exit_group") && (!f->cid[0] || f->search)))
+	    !strcmp(sc, "exit_group"))
 		return;
 	p = pid_known(f, pid);
 	if (!p)
@@ -427,10 +414,6 @@ static void on_event(struct follow *f, const bson_t *d)
 		what = "rename";
 	else if (!strncmp(sc, "unlink", 6))
 		what = "unlink";
-	else if (!strcmp(sc, "exit_group")) { /* container mode: proc exits carry no container */
-		what = "exit";
-		snprintf(det, sizeof(det), "code %lld", (long long)doc_int(d, "a0", -1));
-	}
 	if (what && (!strcmp(what, "open-fail") || !strcmp(what, "exec-fail"))) {
 		size_t l = strlen(det);
 
@@ -447,9 +430,9 @@ static void on_event(struct follow *f, const bson_t *d)
 
 static void walk_doc(void *data, int coll, const bson_t *d)
 {
-	if (coll == SEQWALK_EVENTS)
+	if (coll == SEGWALK_EVENTS)
 		on_event(data, d);
-	else if (coll == SEQWALK_PROC_EVENTS)
+	else if (coll == SEGWALK_PROC_EVENTS)
 		on_proc_event(data, d);
 }
 
@@ -481,101 +464,6 @@ static int full_container_id(const char *prefix, char ret[65])
 	}
 	closedir(d);
 	return n == 1 ? 0 : n ? -ENOTUNIQ : -ENOENT;
-}
-
-struct cdoc {
-	int64_t seq;
-	int coll;
-	bson_t *doc;
-};
-
-struct cpoll {
-	struct follow *f;
-	int coll;
-	struct cdoc *v;
-	size_t n;
-};
-
-static bool seen_get(struct follow *f, int64_t seq)
-{
-	size_t i = (size_t)(seq - f->base);
-
-	return i < f->nseen * 8 && (f->seen[i / 8] >> (i % 8) & 1);
-}
-
-static int seen_set(struct follow *f, int64_t seq)
-{
-	size_t i = (size_t)(seq - f->base);
-
-	if (i >= f->nseen * 8) {
-		size_t nn = (i / 8 + 1) * 2;
-		uint8_t *ns = realloc(f->seen, nn);
-
-		if (!ns)
-			return -ENOMEM;
-		memset(ns + f->nseen, 0, nn - f->nseen);
-		f->seen = ns;
-		f->nseen = nn;
-	}
-	f->seen[i / 8] |= (uint8_t)(1u << (i % 8));
-	return 0;
-}
-
-static int collect(struct qctx *ctx, const bson_t *d, void *data)
-{
-	struct cpoll *p = data;
-	int64_t seq = doc_int(d, SCHEMA_F_SEQ, -1);
-	struct cdoc *nv;
-
-	(void)ctx;
-	if (seq <= p->f->base || seen_get(p->f, seq))
-		return 0;
-	nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	p->v = nv;
-	p->v[p->n++] = (struct cdoc){ seq, p->coll, bson_copy(d) };
-	return 0;
-}
-
-static int cmp_cdoc(const void *a, const void *b)
-{
-	const struct cdoc *x = a, *y = b;
-
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* One poll: every document of the container (an indexed equality: its cost grows with the
- * container's documents, not with the host's), the unseen ones printed in seq order. */
-static int poll_container(struct follow *f)
-{
-	struct cpoll p = { .f = f };
-	bson_t q = BSON_INITIALIZER;
-	int r = 0;
-
-	BSON_APPEND_OID(&q, SCHEMA_F_SESSION, &f->ctx->session);
-	BSON_APPEND_UTF8(&q, SCHEMA_F_CONTAINER, f->cid);
-	for (int c = 0; c < NCOLLS && r == 0 && !stop_flag; c++) {
-		p.coll = c;
-		r = q_each(f->ctx, colls[c], &q, NULL, collect, &p);
-	}
-	if (p.n)
-		qsort(p.v, p.n, sizeof(*p.v), cmp_cdoc);
-	for (size_t i = 0; i < p.n; i++) {
-		if (r == 0 && !stop_flag) {
-			if (p.v[i].coll == 0)
-				on_event(f, p.v[i].doc);
-			else
-				on_proc_event(f, p.v[i].doc);
-			r = seen_set(f, p.v[i].seq);
-			if (p.v[i].seq >= f->next_seq)
-				f->next_seq = p.v[i].seq + 1;
-		}
-		bson_destroy(p.v[i].doc);
-	}
-	free(p.v);
-	bson_destroy(&q);
-	return r;
 }
 
 static int session_end(struct qctx *ctx, const bson_t *d, void *data)
@@ -626,46 +514,36 @@ int cmd_follow(struct qctx *ctx)
 				"into it now (start one, or follow --session of a running one)\n",
 				f->hex, fmt_time(ended, a->utc, true, tb, sizeof(tb)));
 	}
-	r = seqwalk_new(ctx, !f->cid[0], &stop_flag, &f->walk, &last);
+	r = segwalk_new(ctx, &stop_flag, &f->walk, &last);
 	if (r < 0)
 		goto out;
-	f->next_seq = last + 1;
-	f->base = last;
 	fprintf(stderr, "lineage-query: following session %s from seq %lld (Ctrl-C to stop)\n",
-		f->hex, (long long)f->next_seq);
+		f->hex, (long long)last + 1);
 	if (a->format == QFMT_TEXT)
 		fprintf(ctx->out, "%s%-12s %-12s %7s %-10s %s%s\n", term_sgr(ctx->color, TS_BOLD),
 			"TIME", "CONTAINER", "PID", "WHAT", "DETAIL  (process)",
 			term_sgr(ctx->color, TS_RESET));
 	fflush(ctx->out);
-	while (!stop_flag && f->cid[0]) {
-		r = poll_container(f);
-		if (r < 0)
-			goto out;
-		sleep_ms(FOLLOW_IDLE_MS);
-	}
 	while (!stop_flag) {
-		r = seqwalk_drain(f->walk, walk_doc, f);
+		r = segwalk_drain(f->walk, walk_doc, f);
 		if (r < 0)
 			goto out;
 		if (r > 0)
 			continue;
-		r = seqwalk_idle(f->walk);
+		r = segwalk_idle(f->walk);
 		if (r < 0)
 			goto out;
 		sleep_ms(FOLLOW_IDLE_MS);
 	}
 	r = 0;
-	fprintf(stderr, "lineage-query: stopped after seq %lld: %lld line(s)%s", 
-		(long long)(f->cid[0] ? f->next_seq : seqwalk_next(f->walk)) - 1,
-		(long long)f->shown,
-		seqwalk_skipped(f->walk) || seqwalk_jumped(f->walk) ? "," : "\n");
-	if (seqwalk_skipped(f->walk) || seqwalk_jumped(f->walk))
-		fprintf(stderr, " %lld seq number(s) never arrived, %lld passed over to keep up\n",
-			(long long)seqwalk_skipped(f->walk), (long long)seqwalk_jumped(f->walk));
+	fprintf(stderr, "lineage-query: stopped after seq %lld: %lld line(s)%s",
+		(long long)segwalk_next(f->walk) - 1, (long long)f->shown,
+		segwalk_skipped(f->walk) ? "," : "\n");
+	if (segwalk_skipped(f->walk))
+		fprintf(stderr, " %lld segment(s) never arrived (skipped)\n",
+			(long long)segwalk_skipped(f->walk));
 out:
-	seqwalk_free(f->walk);
-	free(f->seen);
+	segwalk_free(f->walk);
 	pid_free_all(f);
 	free(f);
 	return r;
