@@ -16,7 +16,7 @@ static const char *const cmd_names[] = {
 	[QCMD_NONE] = NULL,		 [QCMD_SESSIONS] = "sessions", [QCMD_CONTAINERS] = "containers",
 	[QCMD_TREE] = "tree",		 [QCMD_TIMELINE] = "timeline", [QCMD_FILES] = "files",
 	[QCMD_DIFF] = "diff",		 [QCMD_EVENTS] = "events",     [QCMD_SEARCH] = "search",
-	[QCMD_VERIFY] = "verify",
+	[QCMD_VERIFY] = "verify",	 [QCMD_EXPORT] = "export",     [QCMD_CONVERT] = "convert",
 };
 
 enum qcmd qcmd_from_name(const char *name)
@@ -29,7 +29,7 @@ enum qcmd qcmd_from_name(const char *name)
 
 const char *qcmd_name(enum qcmd cmd)
 {
-	return cmd > QCMD_NONE && cmd <= QCMD_VERIFY ? cmd_names[cmd] : "lineage-query";
+	return cmd > QCMD_NONE && cmd <= QCMD_MAX ? cmd_names[cmd] : "lineage-query";
 }
 
 int qargs_parse_time(const char *s, bool utc, int64_t *ret_ms, bool *ret_rel)
@@ -44,7 +44,8 @@ enum {
 	OPT_COLOR, OPT_FOLLOW, OPT_FILTER, OPT_ALL_SESSIONS, OPT_PATH, OPT_PATH_PREFIX,
 	OPT_PATH_GLOB, OPT_EXE, OPT_ARGV, OPT_PID, OPT_UID, OPT_SYSCALL, OPT_KEY,
 	OPT_ALL, /* verify (issue 21) */
-	OPT_LAST_OPT = OPT_ALL,
+	OPT_TO_COLLECTION, OPT_STREAM, OPT_KEEP_OLD, /* export, convert (issue 33) */
+	OPT_LAST_OPT = OPT_KEEP_OLD,
 };
 
 /* Which options each subcommand accepts, beyond the global ones. */
@@ -65,7 +66,8 @@ static bool allowed(enum qcmd cmd, int opt)
 		return cmd == QCMD_DIFF;
 	case OPT_SESSION:
 	case OPT_LAST:
-		return cmd != QCMD_DIFF && cmd != QCMD_SESSIONS && cmd != QCMD_VERIFY;
+		return cmd != QCMD_DIFF && cmd != QCMD_SESSIONS && cmd != QCMD_VERIFY &&
+		       cmd != QCMD_EXPORT && cmd != QCMD_CONVERT;
 	case OPT_FOLLOW:
 		return cmd == QCMD_TIMELINE || cmd == QCMD_SEARCH;
 	case OPT_FILTER:
@@ -85,7 +87,12 @@ static bool allowed(enum qcmd cmd, int opt)
 	case OPT_KEY:
 		return cmd == QCMD_EVENTS;
 	case OPT_ALL:
-		return cmd == QCMD_VERIFY;
+		return cmd == QCMD_VERIFY || cmd == QCMD_CONVERT;
+	case OPT_TO_COLLECTION:
+	case OPT_STREAM:
+		return cmd == QCMD_EXPORT;
+	case OPT_KEEP_OLD:
+		return cmd == QCMD_CONVERT;
 	default:
 		return true;
 	}
@@ -175,6 +182,9 @@ static int apply_opt(struct qargs *a, int c, int *seen, const char **fmt, const 
 	case OPT_SYSCALL: a->syscall = optarg; break;
 	case OPT_KEY: a->key = optarg; break;
 	case OPT_ALL: a->all = true; break;
+	case OPT_TO_COLLECTION: a->to_collection = optarg; break;
+	case OPT_STREAM: a->stream = optarg; break;
+	case OPT_KEEP_OLD: a->keep_old = true; break;
 	}
 	return 0;
 }
@@ -210,6 +220,9 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		{ "syscall", required_argument, NULL, OPT_SYSCALL },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "to-collection", required_argument, NULL, OPT_TO_COLLECTION },
+		{ "stream", required_argument, NULL, OPT_STREAM },
+		{ "keep-old", no_argument, NULL, OPT_KEEP_OLD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -244,7 +257,7 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		a.cmd = qcmd_from_name(argv[optind]);
 		if (a.cmd == QCMD_NONE)
 			FAIL("unknown subcommand '%s' (sessions, containers, tree, timeline, files, "
-			     "diff, events, search, verify)", argv[optind]);
+			     "diff, events, search, verify, export, convert)", argv[optind]);
 		optind++;
 	}
 	if (a.cmd == QCMD_NONE) {
@@ -297,6 +310,10 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 			a.format = QFMT_DOT;
 		else if (!strcmp(fmt, "dot"))
 			FAIL("--format dot is only for tree");
+		else if (!strcmp(fmt, "bson") && a.cmd == QCMD_EVENTS)
+			a.format = QFMT_BSON;
+		else if (!strcmp(fmt, "bson"))
+			FAIL("--format bson is only for events");
 		else
 			FAIL("--format wants text, json or dot, not '%s'", fmt);
 	}
@@ -309,6 +326,8 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		break;
 	case QCMD_DIFF: want_min = want_max = 2; break;
 	case QCMD_VERIFY: want_max = 1; break;
+	case QCMD_EXPORT: want_min = want_max = 1; break;
+	case QCMD_CONVERT: want_max = 1; break;
 	default: break;
 	}
 	if (a.noperands < want_min)
@@ -321,7 +340,11 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 	if (a.follow && a.format == QFMT_DOT)
 		FAIL("--follow prints text or json");
 	if (a.all && a.noperands)
-		FAIL("verify: give SESSION or --all, not both");
+		FAIL("%s: give SESSION or --all, not both", qcmd_name(a.cmd));
+	if (a.cmd == QCMD_CONVERT && !a.all && !a.noperands)
+		FAIL("convert: give SESSION or --all");
+	if (a.cmd == QCMD_EXPORT && !a.to_collection)
+		FAIL("export: give --to-collection NAME");
 	if (a.container_b && !a.container)
 		FAIL("diff: --container-b needs --container");
 	if (since) {

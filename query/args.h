@@ -20,8 +20,10 @@ enum {
 };
 
 enum qcmd { QCMD_NONE, QCMD_SESSIONS, QCMD_CONTAINERS, QCMD_TREE, QCMD_TIMELINE, QCMD_FILES,
-	    QCMD_DIFF, QCMD_EVENTS, QCMD_SEARCH, QCMD_VERIFY };
-enum qformat { QFMT_TEXT, QFMT_JSON, QFMT_DOT };
+	    QCMD_DIFF, QCMD_EVENTS, QCMD_SEARCH, QCMD_VERIFY,
+	    QCMD_EXPORT, QCMD_CONVERT /* issue 33 */ };
+#define QCMD_MAX QCMD_CONVERT
+enum qformat { QFMT_TEXT, QFMT_JSON, QFMT_DOT, QFMT_BSON /* events only */ };
 
 enum qcolor { QCOLOR_AUTO, QCOLOR_ALWAYS, QCOLOR_NEVER };
 
@@ -55,7 +57,11 @@ struct qargs {
 	bool all_sessions;       /* search --all-sessions */
 	const char *path, *path_prefix, *path_glob, *exe, *argv_sub, *syscall, *key;
 	int64_t pid, uid;        /* -1 when not given */
-	bool all;                /* verify --all */
+	bool all;                /* verify --all, convert --all */
+	/* issue 33 */
+	const char *to_collection; /* export --to-collection NAME */
+	const char *stream;        /* export --stream S (default events) */
+	bool keep_old;             /* convert --keep-old: leave the old documents */
 };
 
 /* Parse argv (argv[0] is the program). On success fills *ret and returns 0; on a usage

@@ -56,7 +56,9 @@ static int one_event(struct qctx *ctx, const bson_t *d, void *data)
 	if (!raw_container_match(doc_str(d, SCHEMA_F_CONTAINER), a->container))
 		return 0;
 	s->shown++;
-	if (a->format == QFMT_JSON)
+	if (a->format == QFMT_BSON)
+		fwrite(bson_get_data(d), 1, d->len, ctx->out);
+	else if (a->format == QFMT_JSON)
 		doc_print_json(ctx, d);
 	else
 		q_event_line(ctx, d);
@@ -113,7 +115,7 @@ int cmd_events(struct qctx *ctx)
 			term_sgr(ctx->color, TS_RESET));
 	}
 	r = q_each(ctx, SCHEMA_EVENTS, &filter, NULL, one_event, &s);
-	if (r == 0 && a->format == QFMT_TEXT && !s.shown)
+	if (r == 0 && a->format != QFMT_JSON && !s.shown)
 		fprintf(stderr, "lineage-query: no event of session %s matches\n", hex);
 out:
 	bson_destroy(&filter);

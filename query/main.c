@@ -56,7 +56,9 @@ static const char *const help[] = {
 		"containers, tree, timeline, files, diff and search read lineage-filter's output: on\n"
 		"a session it has not processed they say so and print the command (or run it with\n"
 		"--filter). sessions, events and --follow read the listener's own records.\n\n"
-		"  verify [SESSION|last|--all]      does the evidence chain still verify\n\n"
+		"  verify [SESSION|last|--all]      does the evidence chain still verify\n"
+		"  export SESSION --to-collection N the raw documents as plain documents (mongosh)\n"
+		"  convert SESSION|--all            a session stored before segments into segments\n\n"
 		"Options for every subcommand:\n" COMMON_OPTS
 		"  --format F       text (default), json (one document per line), dot (tree)\n"
 		SESSION_OPTS EXIT_TEXT,
@@ -146,7 +148,9 @@ static const char *const help[] = {
 		"The listener's raw audit events of the session (default: the latest), like\n"
 		"ausearch, in recording order: time, pid, ppid, uid, container (or host), syscall\n"
 		"and result (ok and the return value, or the errno name), comm, then the paths or an\n"
-		"execve's argv. json: the stored documents, one per line. Needs no filter run.\n"
+		"execve's argv. json: the documents, one per line; bson: the documents' BSON bytes\n"
+		"back to back (bsondump, other tools). Read from the session's compressed segments;\n"
+		"needs no filter run.\n"
 		"  --pid N          events of process N      --syscall S   of syscall S (openat)\n"
 		"  --key K          events with audit key K  --path P      touching path P exactly\n"
 		"  --container C    one container (id prefix) or 'host'\n"
@@ -166,6 +170,22 @@ static const char *const help[] = {
 		"Exit status: 0 every session ok, recording or unchained; 5 a session is TAMPERED\n"
 		"or truncated; 1 usage error, 2 database unreachable, 3 session not found or\n"
 		"prefix ambiguous, 4 the database answered with an error.\n",
+	[QCMD_EXPORT] =
+		"usage: lineage-query export SESSION --to-collection NAME [--stream S]\n"
+		"Write the session's raw documents of one stream (events, default; proc_events,\n"
+		"snapshot, container_facts), decoded from its segments, as plain documents into\n"
+		"collection NAME (indexed {session, seq}), for mongosh and other tools. A document\n"
+		"already there (same _id) is left as it is; run it again after a crash.\n"
+		"SESSION is an ObjectId, a unique prefix or 'last'.\n" COMMON_OPTS EXIT_TEXT,
+	[QCMD_CONVERT] =
+		"usage: lineage-query convert SESSION|--all [--keep-old]\n"
+		"Turn a session stored before segments (one document per event in events,\n"
+		"proc_events, snapshot, container_facts) into segments with a new evidence chain,\n"
+		"then delete the old documents and its old chain links (--keep-old: leave them).\n"
+		"The old chain is replaced, not checked: verify the session first if it matters\n"
+		"(with the lineage-query of the version that recorded it). --all: every session\n"
+		"that still has documents. A session that has both is left alone.\n"
+		COMMON_OPTS EXIT_TEXT,
 };
 
 int main(int argc, char **argv)
@@ -201,7 +221,8 @@ int main(int argc, char **argv)
 		ctx.status = QEXIT_UNREACHABLE;
 		goto out;
 	}
-	if (a.cmd != QCMD_SESSIONS && a.cmd != QCMD_DIFF && a.cmd != QCMD_VERIFY) {
+	if (a.cmd != QCMD_SESSIONS && a.cmd != QCMD_DIFF && a.cmd != QCMD_VERIFY &&
+	    a.cmd != QCMD_EXPORT && a.cmd != QCMD_CONVERT) {
 		r = q_resolve_session(&ctx, a.session, &ctx.session);
 		if (r < 0)
 			goto fail;
@@ -216,6 +237,8 @@ int main(int argc, char **argv)
 	case QCMD_EVENTS: r = cmd_events(&ctx); break;
 	case QCMD_SEARCH: r = cmd_search(&ctx); break;
 	case QCMD_VERIFY: r = cmd_verify(&ctx); break;
+	case QCMD_EXPORT: r = cmd_export(&ctx); break;
+	case QCMD_CONVERT: r = cmd_convert(&ctx); break;
 	default: r = -EINVAL; break;
 	}
 	if (r == 0)

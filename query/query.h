@@ -133,5 +133,7 @@ int cmd_follow(struct qctx *ctx); /* timeline --follow, search --follow */
 /* One text line for an audit event document on ctx->out (events.c; follow.c uses it). */
 void q_event_line(struct qctx *ctx, const bson_t *d);
 int cmd_verify(struct qctx *ctx); /* verify.c (issue 21) */
+int cmd_export(struct qctx *ctx); /* export.c (issue 33) */
+int cmd_convert(struct qctx *ctx);
 
 #endif

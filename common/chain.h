@@ -1,4 +1,4 @@
-/* chain.h — the listener's evidence chain over segments (issues 21, 33): every segment the
+/* chain.h — the evidence chain over segments (issues 21, 33): every segment the
  * writer seals carries a link number and the SHA-256 of the previous segment document of the
  * session (`link`, `prev`, common/segment.h); the head is the SHA-256 of the last one, and
  * the session document's `chain` gets the head and the counts at a clean stop. A changed
