@@ -99,6 +99,8 @@ static int one_file(struct qctx *ctx, const bson_t *d, void *data)
 		s->docs[s->ndocs] = bson_copy(d);
 		return s->docs[s->ndocs++] ? 0 : -ENOMEM;
 	}
+	if (a->unique && doc_bool(d, SCHEMA_F_INHERITED))
+		return 0; /* an fd got at fork: not an open of the path */
 	if (a->unique)
 		return add_unique(s, path, doc_str(d, "host_path"), doc_bool(d, "read"),
 				  doc_bool(d, "write"));
