@@ -45,6 +45,8 @@ Per-step lines first (`<store> <step>: ...`), then, last, the summary of the fir
   store_scale: bytes_per_event=N  source=bson-sample|collstats
   store_scale: search_broad_s=N|na  lines=N
   store_scale: search_s=N|na
+  store_scale: host_query_max_s=N|na   (issue 29: tree/timeline/files/diff of the host and
+            of one host process's subtree, --process; HOST_QUERIES)
 
 Run as root from the repository after `ninja -C build`:
   python3 bench/store_scale.py --events 1000000 --others 5000000 --out store_scale.json
@@ -92,6 +94,19 @@ STATS_RE = re.compile(r"stats: records (\d+) events (\d+) .*? proc_events (\d+) 
 OUT_KINDS = ("processes", "containers", "files")
 READ_CACHES = ("search", "pages")  # the filter's read caches beside its output
 QUERY_NAMES = ("sessions", "containers", "tree", "timeline", "files", "diff")
+# issue 29: the host's views and a host process's subtree ({root}: the host process with the
+# most descendants among the earliest ones; {partner}: the diff partner session)
+HOST_QUERIES = [
+    ("tree host", "tree", ["host"]),
+    ("timeline host", "timeline", ["host"]),
+    ("files host", "files", ["host"]),
+    ("files host --unique", "files", ["host", "--unique"]),
+    ("files host --failed", "files", ["host", "--failed"]),
+    ("diff host", "diff", ["{partner}", "{session}", "--container", "host"]),
+    ("tree --process", "tree", ["host", "--process", "{root}"]),
+    ("timeline --process", "timeline", ["host", "--process", "{root}"]),
+    ("files --process", "files", ["host", "--process", "{root}"]),
+]
 # issue 20's questions, each with a bounded answer: who wrote a file, what ran a binary,
 # which command line, what did a uid run, what touched a directory inside one container
 # ({tiny}: the session's 3-process container), a glob (synth: /etc/conf<i>.d/x<pid % 50>
@@ -806,6 +821,20 @@ def queries(a, store, db, dbname, sid, info):
         for label, args in SEARCHES + BROAD_SEARCHES:
             plan.append((label, "search",
                          ["--session", s] + [x.replace("{tiny}", tiny) for x in args]))
+    if re.search(r"CONTAINER\|host", helptext):
+        # a host subtree root: the host process (no container) with the most children
+        root, best = None, -1
+        for p in db[colls["processes"]].find({"container": None},
+                                             {"key": 1, "children": 1}).limit(5000):
+            n = len(p.get("children") or [])
+            if n > best:
+                root, best = p["key"], n
+        for label, name, args in HOST_QUERIES:
+            if root is None and "{root}" in args:
+                continue
+            args = [x.replace("{root}", root or "").replace("{partner}", partner)
+                    .replace("{session}", s) for x in args]
+            plan.append((label, name, args if name == "diff" else args + ["--session", s]))
     for label, name, args in plan:
         r = run_query(a, store, dbname, name, args)
         out[label] = r
@@ -934,6 +963,7 @@ def main():
     log("store_scale: search_broad_s=%s  lines=%s" % (v("search_broad_s"),
                                                       v("search_broad_lines")))
     log("store_scale: search_s=%s" % v("search_s"))
+    log("store_scale: host_query_max_s=%s" % v("host_query_max_s"))
     return rc
 
 
@@ -955,7 +985,9 @@ def summary(r):
             "search_broad_s": max((q[l]["wall_s"] for l, _ in BROAD_SEARCHES if l in q),
                                   default=None),
             "search_broad_lines": max((q[l]["lines"] for l, _ in BROAD_SEARCHES if l in q),
-                                      default=None)}
+                                      default=None),
+            "host_query_max_s": max((q[l]["wall_s"] for l, _, _ in HOST_QUERIES if l in q),
+                                    default=None)}
 
 
 if __name__ == "__main__":

@@ -45,13 +45,34 @@ enum {
 	OPT_PATH_GLOB, OPT_EXE, OPT_ARGV, OPT_PID, OPT_UID, OPT_SYSCALL, OPT_KEY,
 	OPT_ALL, /* verify (issue 21) */
 	OPT_TO_COLLECTION, OPT_STREAM, OPT_KEEP_OLD, /* export, convert (issue 33) */
-	OPT_LAST_OPT = OPT_KEEP_OLD,
+	OPT_PROCESS, OPT_COMMAND, OPT_DEPTH, OPT_READ, OPT_EXECUTED, OPT_FAILED, /* issue 29 */
+	OPT_LAST_OPT = OPT_FAILED,
 };
+
+bool qargs_selects(const struct qargs *a)
+{
+	return a->process || a->command ||
+	       (a->pid >= 0 && a->cmd != QCMD_SEARCH && a->cmd != QCMD_EVENTS);
+}
+
+/* tree, timeline, files and diff: the views a subtree selector narrows (issue 29) */
+static bool view_cmd(enum qcmd cmd)
+{
+	return cmd == QCMD_TREE || cmd == QCMD_TIMELINE || cmd == QCMD_FILES || cmd == QCMD_DIFF;
+}
 
 /* Which options each subcommand accepts, beyond the global ones. */
 static bool allowed(enum qcmd cmd, int opt)
 {
 	switch (opt) {
+	case OPT_PROCESS:
+	case OPT_COMMAND:
+	case OPT_DEPTH:
+		return view_cmd(cmd);
+	case OPT_READ:
+	case OPT_EXECUTED:
+	case OPT_FAILED:
+		return cmd == QCMD_FILES;
 	case OPT_SINCE:
 	case OPT_UNTIL:
 		return cmd == QCMD_TIMELINE || cmd == QCMD_EVENTS || cmd == QCMD_SEARCH;
@@ -74,15 +95,17 @@ static bool allowed(enum qcmd cmd, int opt)
 		return cmd == QCMD_CONTAINERS || cmd == QCMD_TREE || cmd == QCMD_TIMELINE ||
 		       cmd == QCMD_FILES || cmd == QCMD_SEARCH;
 	case OPT_ALL_SESSIONS:
-	case OPT_PATH_PREFIX:
 	case OPT_PATH_GLOB:
 	case OPT_EXE:
 	case OPT_ARGV:
 	case OPT_UID:
 		return cmd == QCMD_SEARCH;
+	case OPT_PATH_PREFIX:
+		return cmd == QCMD_SEARCH || cmd == QCMD_FILES;
 	case OPT_PATH:
-	case OPT_PID:
 		return cmd == QCMD_SEARCH || cmd == QCMD_EVENTS;
+	case OPT_PID:
+		return cmd == QCMD_SEARCH || cmd == QCMD_EVENTS || view_cmd(cmd);
 	case OPT_SYSCALL:
 	case OPT_KEY:
 		return cmd == QCMD_EVENTS;
@@ -185,6 +208,12 @@ static int apply_opt(struct qargs *a, int c, int *seen, const char **fmt, const 
 	case OPT_TO_COLLECTION: a->to_collection = optarg; break;
 	case OPT_STREAM: a->stream = optarg; break;
 	case OPT_KEEP_OLD: a->keep_old = true; break;
+	case OPT_PROCESS: a->process = optarg; break;
+	case OPT_COMMAND: a->command = optarg; break;
+	case OPT_DEPTH: return number_opt("depth", optarg, &a->depth, err, errlen);
+	case OPT_READ: a->read = true; break;
+	case OPT_EXECUTED: a->executed = true; break;
+	case OPT_FAILED: a->failed = true; break;
 	}
 	return 0;
 }
@@ -223,12 +252,19 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		{ "to-collection", required_argument, NULL, OPT_TO_COLLECTION },
 		{ "stream", required_argument, NULL, OPT_STREAM },
 		{ "keep-old", no_argument, NULL, OPT_KEEP_OLD },
+		{ "process", required_argument, NULL, OPT_PROCESS },
+		{ "command", required_argument, NULL, OPT_COMMAND },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "read", no_argument, NULL, OPT_READ },
+		{ "executed", no_argument, NULL, OPT_EXECUTED },
+		{ "failed", no_argument, NULL, OPT_FAILED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qargs a = { .format = QFMT_TEXT, .width = QWIDTH_AUTO, .since_ms = QTIME_NONE,
 			   .until_ms = QTIME_NONE, .since_rel_ms = QTIME_NONE,
-			   .until_rel_ms = QTIME_NONE, .pid = -1, .uid = -1 };
+			   .until_rel_ms = QTIME_NONE, .pid = -1, .uid = -1,
+			   .depth = -1 };
 	const char *since = NULL, *until = NULL, *fmt = NULL;
 	const char **fmtp = &fmt, **sincep = &since, **untilp = &until;
 	int seen[OPT_LAST_OPT + 1] = { 0 };
@@ -345,6 +381,16 @@ int qargs_parse(int argc, char **argv, struct qargs *ret, char *err, size_t errl
 		FAIL("convert: give SESSION or --all");
 	if (a.cmd == QCMD_EXPORT && !a.to_collection)
 		FAIL("export: give --to-collection NAME");
+	if (view_cmd(a.cmd) && (!!a.process + !!a.command + (a.pid >= 0)) > 1)
+		FAIL("%s: give one of --process, --pid and --command", qcmd_name(a.cmd));
+	if (a.cmd == QCMD_FILES && a.path_prefix && a.prefix)
+		FAIL("files: --path-prefix and --prefix are the same option; give one");
+	if (a.cmd == QCMD_FILES && a.path_prefix)
+		a.prefix = a.path_prefix;
+	if (a.cmd == QCMD_FILES && (a.read + a.written + a.executed) > 1)
+		FAIL("files: give one of --read, --written and --executed");
+	if (a.cmd == QCMD_FILES && a.failed && (a.written || a.executed))
+		FAIL("files: --failed lists failed opens; it does not go with --written or --executed");
 	if (a.container_b && !a.container)
 		FAIL("diff: --container-b needs --container");
 	if (since) {

@@ -62,7 +62,15 @@ struct qargs {
 	const char *to_collection; /* export --to-collection NAME */
 	const char *stream;        /* export --stream S (default events) */
 	bool keep_old;             /* convert --keep-old: leave the old documents */
+	/* issue 29: one process's subtree (tree, timeline, files, diff) and files' kinds */
+	const char *process;     /* --process KEY (pid@start) */
+	const char *command;     /* --command TEXT: processes whose argv contains it */
+	int64_t depth;           /* --depth N below each selected root; -1 when not given */
+	bool read, executed, failed; /* files --read, --executed, --failed */
 };
+
+/* Does a --process/--pid/--command select a subtree (tree, timeline, files, diff)? */
+bool qargs_selects(const struct qargs *a);
 
 /* Parse argv (argv[0] is the program). On success fills *ret and returns 0; on a usage
  * error returns -EINVAL and writes a one-line reason into err[errlen]. Uses getopt_long

@@ -1,12 +1,14 @@
 /* diff.c — `lineage-query diff SESSION_A SESSION_B`: the files (paths opened successfully)
  * and executables (exe of every exec) used in one session and not in the other, over the
- * whole sessions or one container in each (--container, --container-b). Owns the two sets
- * of strings it compares. */
+ * whole sessions, one container or the host in each (--container, --container-b, `host`),
+ * or a subtree in each (--process, --pid, --command, --depth: subtree.h, resolved in each
+ * session). Owns the two sets of strings it compares. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
+#include "subtree.h"
 
 struct strset {
 	char **v;
@@ -61,6 +63,18 @@ static int add_path(struct qctx *ctx, const bson_t *d, void *data)
 	return set_add(data, doc_str(d, "path"));
 }
 
+struct vpaths {
+	const struct qsub *v;
+	struct strset *files;
+};
+
+static int add_view_path(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct vpaths *vp = data;
+
+	return qsub_in(vp->v, doc_str(d, "process")) ? add_path(ctx, d, vp->files) : 0;
+}
+
 static int add_exes(struct qctx *ctx, const bson_t *d, void *data)
 {
 	bson_iter_t it, arr;
@@ -84,16 +98,50 @@ static int add_exes(struct qctx *ctx, const bson_t *d, void *data)
 	return r;
 }
 
-/* Files and exes of one side: session sid, container arg (NULL: all). */
+/* A subtree of one side (issue 29): its processes' exes, the paths of its pages' files. */
+static int collect_view(struct qctx *ctx, const char *cid, const char *fcoll,
+			struct strset *files, struct strset *exes)
+{
+	struct qsub v = { 0 };
+	struct vpaths vp = { &v, files };
+	bson_t filter = BSON_INITIALIZER;
+	const char *scopes[64];
+	size_t n;
+	int r;
+
+	r = qsub_load(ctx, cid, &v);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < v.n && r == 0; i++)
+		if (v.p[i].depth >= 0)
+			r = add_exes(ctx, v.p[i].doc, exes);
+	n = qsub_file_scopes(&v, scopes, sizeof(scopes) / sizeof(scopes[0]));
+	for (size_t k = 0; k < n && r == 0; k++) {
+		bson_reinit(&filter);
+		if (scopes[k])
+			BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, scopes[k]);
+		else
+			BSON_APPEND_NULL(&filter, SCHEMA_F_CONTAINER);
+		r = q_each(ctx, fcoll, &filter, NULL, add_view_path, &vp);
+	}
+out:
+	bson_destroy(&filter);
+	qsub_release(&v);
+	return r;
+}
+
+/* Files and exes of one side: session sid, container arg (NULL: all; "host": the host). */
 static int collect(struct qctx *ctx, const char *sarg, const char *carg, bson_oid_t *sid,
 		   struct strset *files, struct strset *exes)
 {
 	bson_t filter = BSON_INITIALIZER;
 	char *cid = NULL, fcoll[SCHEMA_OUT_NAME_MAX], pcoll[SCHEMA_OUT_NAME_MAX];
+	bool host = qsub_is_host(carg);
+	bool view = qargs_selects(ctx->args) || ctx->args->depth >= 0;
 	int r;
 
 	r = q_resolve_session(ctx, sarg, sid);
-	if (r == 0 && carg)
+	if (r == 0 && carg && !host)
 		r = q_resolve_container(ctx, sid, carg, &cid);
 	if (r == 0)
 		r = q_out_coll(ctx, sid, SCHEMA_FILES, fcoll);
@@ -101,8 +149,17 @@ static int collect(struct qctx *ctx, const char *sarg, const char *carg, bson_oi
 		r = q_out_coll(ctx, sid, SCHEMA_PROCESSES, pcoll);
 	if (r < 0)
 		goto out;
+	if (view) { /* a subtree of this session: its processes' keys are this session's */
+		ctx->session = *sid;
+		r = collect_view(ctx, cid, fcoll, files, exes);
+		set_finish(files);
+		set_finish(exes);
+		goto out;
+	}
 	if (cid)
 		BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, cid);
+	else if (host)
+		BSON_APPEND_NULL(&filter, SCHEMA_F_CONTAINER);
 	r = q_each(ctx, fcoll, &filter, NULL, add_path, files);
 	if (r == 0)
 		r = q_each(ctx, pcoll, &filter, NULL, add_exes, exes);

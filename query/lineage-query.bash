@@ -13,6 +13,7 @@ _lineage_query()
 	local common="--uri --db --format --utc --width --color --help"
 	local sess="--session --last"
 	local times="--since --until"
+	local subtree="--process --pid --command --depth" # issue 29
 	local sub="" i
 	for ((i = 1; i < cword; i++)); do
 		case " $subs " in *" ${words[i]} "*) sub=${words[i]}; break ;; esac
@@ -34,7 +35,8 @@ _lineage_query()
 		COMPREPLY=($(compgen -W "execve execveat open openat openat2 creat close write \
 			rename renameat renameat2 unlink unlinkat chdir fchdir clone clone3 fork \
 			vfork exit_group setns unshare pivot_root chroot" -- "$cur")); return ;;
-	--uri|--db|--width|--session|--pid|--uid|--key|--argv|--path-glob|--container|--container-b)
+	--uri|--db|--width|--session|--pid|--uid|--key|--argv|--path-glob|--container|--container-b|\
+	--process|--command|--depth)
 		return ;;
 	esac
 	if [[ -z $sub ]]; then
@@ -49,14 +51,19 @@ _lineage_query()
 	case $sub in
 	sessions) ;;
 	containers) opts+=" $sess --filter" ;;
-	tree) opts+=" $sess --filter" ;;
-	timeline) opts+=" $sess $times --follow --filter" ;;
-	files) opts+=" $sess --written --prefix --unique --filter" ;;
-	diff) opts+=" --container --container-b" ;;
+	tree) opts+=" $sess $subtree --filter" ;;
+	timeline) opts+=" $sess $times $subtree --follow --filter" ;;
+	files) opts+=" $sess $subtree --written --read --executed --failed --prefix --path-prefix \
+		--unique --filter" ;;
+	diff) opts+=" --container --container-b $subtree" ;;
 	events) opts+=" $sess $times --pid --syscall --key --path --container" ;;
 	search) opts+=" $sess $times --all-sessions --path --path-prefix --path-glob --exe \
 		--argv --pid --uid --container --written --follow --filter" ;;
 	esac
-	[[ $cur == -* ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [[ $sub == tree || $sub == timeline || $sub == files ]]; then
+		COMPREPLY=($(compgen -W "host" -- "$cur")) # or a container id, prefix or name
+	fi
 }
 complete -F _lineage_query lineage-query

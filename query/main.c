@@ -30,10 +30,20 @@
 #define FILTER_OPT                                                                         \
 	"  --filter         if the session has not been filtered, run lineage-filter first\n"
 #define CONTAINER_ARG                                                                      \
-	"CONTAINER is a full container id, a unique id prefix, or a name the filter recorded.\n"
+	"CONTAINER is a full container id, a unique id prefix, a name the filter recorded, or\n" \
+	"'host': the host's processes (rooted at those without a recorded parent).\n"
+#define SUBTREE_OPTS                                                                       \
+	"  --process KEY    only the subtree of process KEY (pid@start, as search and tree\n" \
+	"                   json print it); it follows children across exec and into\n"      \
+	"                   containers started below (a docker run leads to the container's\n" \
+	"                   processes, marked with the runtime processes in between)\n"    \
+	"  --pid N          the same for host pid N (several processes had it: they are\n"   \
+	"                   listed with their start times and keys, exit status 3)\n"       \
+	"  --command TEXT   the subtrees of the processes whose command line contains TEXT\n" \
+	"  --depth N        at most N levels below each root (0: the roots only)\n"
 #define EXIT_TEXT                                                                          \
-	"Exit status: 0 ok, 1 usage error, 2 database unreachable, 3 session or container\n" \
-	"not found or prefix ambiguous, 4 the database answered with an error.\n"
+	"Exit status: 0 ok, 1 usage error, 2 database unreachable, 3 session, container or\n" \
+	"process not found, prefix or --pid ambiguous, 4 the database answered with an error.\n"
 
 static const char *const help[] = {
 	[QCMD_NONE] =
@@ -44,9 +54,11 @@ static const char *const help[] = {
 		"Subcommands (lineage-query SUBCOMMAND --help for each):\n"
 		"  sessions                         recorded sessions, counters, lost events\n"
 		"  containers                       containers of a session\n"
-		"  tree CONTAINER                   process tree (text, json, dot)\n"
-		"  timeline CONTAINER               fork/exec/exit/open/close/rename/unlink in order\n"
-		"  files CONTAINER                  file accesses; --unique: distinct paths\n"
+		"  tree CONTAINER|host              process tree (text, json, dot)\n"
+		"  timeline CONTAINER|host          fork/exec/exit/open/close/rename/unlink in order\n"
+		"  files CONTAINER|host             file accesses; --unique: distinct paths\n"
+		"    (tree, timeline, files, diff: --process KEY, --pid N, --command TEXT, --depth N\n"
+		"    narrow them to one process's subtree)\n"
 		"  diff SESSION_A SESSION_B         files and executables used in one only\n"
 		"  search [--path P|--exe E|...]    who did it, and who started them: processes and\n"
 		"                                   file accesses of host and every container, each\n"
@@ -75,22 +87,30 @@ static const char *const help[] = {
 		"end, process and file counts, name and image where known, rootfs on the host.\n\n"
 		FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_TREE] =
-		"usage: lineage-query tree CONTAINER [--session ID|--last] [--format text|json|dot]\n"
+		"usage: lineage-query tree CONTAINER|host [--process KEY|--pid N|--command TEXT]\n"
+		"                          [--depth N] [--session ID|--last] [--format text|json|dot]\n"
 		"The container's process tree, indented like pstree: pid, each distinct exec's\n"
 		"argv (a => b when a process exec'd twice; {comm} when it never exec'd), start-exit\n"
 		"times and exit code or signal. [init] marks the container's first process,\n"
 		"[docker exec] the root of a subtree that entered with docker exec. dot prints a\n"
 		"Graphviz digraph (exec subtrees dashed blue); json the processes documents in\n"
-		"tree order.\n" CONTAINER_ARG "\n" FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
+		"tree order. On the host, a container or a runtime helper (runc init) below a host\n"
+		"process is one collapsed line with its id ('tree ID' shows it), and a container\n"
+		"CLI (docker run, docker exec) gets a line for the container it started through the\n"
+		"daemon. In a subtree, container processes are marked [container ID], the runtime's\n"
+		"[runtime ID], and a container entry a CLI started \xe2\x87\xa2 [started by PID through …];\n"
+		"json adds view_depth, started_by and collapsed.\n"
+		CONTAINER_ARG SUBTREE_OPTS "\n" FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_TIMELINE] =
-		"usage: lineage-query timeline CONTAINER [--since T] [--until T] [--session ID]\n"
+		"usage: lineage-query timeline CONTAINER|host [--since T] [--until T] [--session ID]\n"
+		"                              [--process KEY|--pid N|--command TEXT] [--depth N]\n"
 		"       lineage-query timeline --follow [CONTAINER] [--format text|json]\n"
 		"One line per event of the container, in time order: fork, exec, exit (from\n"
 		"processes), open, write-open, open-fail, inherited (an fd got at fork, written\n"
 		"through), close (from files), rename, unlink (from the raw audit events). Events\n"
 		"at the same millisecond keep a process's order.\n"
-		TIME_TEXT "or +N[ms|s|m|h] after the container's start.\n"
-		CONTAINER_ARG "\n"
+		TIME_TEXT "or +N[ms|s|m|h] after the container's (subtree's, host's) start.\n"
+		CONTAINER_ARG SUBTREE_OPTS "\n"
 		"  --since T        leave out events before T\n"
 		"  --until T        leave out events after T\n"
 		"  --format F       text or json\n"
@@ -101,22 +121,31 @@ static const char *const help[] = {
 		"                   narrows it. Reads the raw events: no filter run. Ctrl-C ends.\n"
 		FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_FILES] =
-		"usage: lineage-query files CONTAINER [--written] [--prefix PATH] [--unique]\n"
-		"The container's file accesses in order of opening: open time, how long the file\n"
-		"stayed open, pid, mode (r, w, rw; FAIL for a failed open), bytes written, path\n"
-		"as the process saw it.\n" CONTAINER_ARG "\n"
+		"usage: lineage-query files CONTAINER|host [--written|--read|--executed] [--failed]\n"
+		"           [--path-prefix PATH] [--unique] [--process KEY|--pid N|--command TEXT]\n"
+		"           [--depth N]\n"
+		"The file accesses in order of opening: open time, how long the file stayed open,\n"
+		"pid, mode (r, w, rw; FAIL for a failed open), bytes written, path as the process\n"
+		"saw it. On the host's views failed opens are left out (a count says how many).\n"
+		CONTAINER_ARG SUBTREE_OPTS "\n"
 		"  --written        only files opened for writing\n"
-		"  --prefix PATH    only paths at or under PATH (whole components)\n"
-		"  --unique         sorted distinct paths opened successfully, with the number of\n"
-		"                   opens and the host path (the files the image really needed)\n"
+		"  --read           only files opened for reading (r, rw)\n"
+		"  --executed       the executables the processes exec'd (time, pid, exe)\n"
+		"  --failed         only the failed opens (include-path probes, missing files)\n"
+		"  --path-prefix PATH, --prefix PATH   only paths at or under PATH (whole components)\n"
+		"  --unique         sorted distinct paths, with the number of opens (execs with\n"
+		"                   --executed, failures with --failed) and the host path\n"
 		"  --format F       text or json\n" FILTER_OPT SESSION_OPTS COMMON_OPTS EXIT_TEXT,
 	[QCMD_DIFF] =
-		"usage: lineage-query diff SESSION_A SESSION_B [--container C [--container-b C2]]\n"
+		"usage: lineage-query diff SESSION_A SESSION_B [--container C|host [--container-b C2]]\n"
+		"                          [--process KEY|--pid N|--command TEXT] [--depth N]\n"
 		"Executables (exe of each exec) and files (paths opened successfully) used in one\n"
 		"session and not in the other: '-' only in A, '+' only in B. A session is a full\n"
 		"ObjectId, a unique prefix, or 'last'.\n"
 		"  --container C    compare container C of A (and of B) instead of whole sessions\n"
 		"  --container-b C2 the container of B when its id differs (default: C)\n"
+		"  a selector below narrows each side to its subtree, found in each session\n"
+		"  (--command suits two runs of the same build best)\n" SUBTREE_OPTS
 		"  --format F       text or json\n" COMMON_OPTS EXIT_TEXT,
 	[QCMD_SEARCH] =
 		"usage: lineage-query search [WHAT...] [--since T] [--until T] [--session ID|\n"

@@ -8,6 +8,7 @@
 
 #include "macro.h"
 #include "query.h"
+#include "subtree.h"
 
 /* At the same millisecond: the order a process lives its life in. */
 enum tkind { TK_FORK, TK_EXEC, TK_OPEN, TK_FILEOP, TK_CLOSE, TK_EXIT };
@@ -25,6 +26,7 @@ struct tcol {
 	struct tev *v;
 	size_t n;
 	int64_t since, until;
+	const struct qsub *view; /* issue 29: a subtree's files only (NULL: all read) */
 };
 
 static int add(struct tcol *c, int64_t ts, enum tkind kind, int64_t pid, const char *what,
@@ -146,6 +148,8 @@ static int from_file(struct qctx *ctx, const bson_t *d, void *data)
 	int r;
 
 	(void)ctx;
+	if (c->view && !qsub_in(c->view, proc))
+		return 0;
 	if (!path)
 		path = "?";
 	if (doc_bool(d, "failed")) {
@@ -266,33 +270,85 @@ static int container_start(struct qctx *ctx, const bson_t *d, void *data)
 static const char *const fsop_syscalls[] = { "rename", "renameat", "renameat2", "unlink",
 					       "unlinkat" };
 
+/* issue 29: the processes and files of a view (the host, a subtree): its processes from
+ * the set subtree.c read, its files from the pages they are in. */
+static int view_events(struct qctx *ctx, const struct qsub *v, const char *fcoll,
+		       const char *const *scopes, size_t nscopes, struct tcol *c)
+{
+	bson_t filter = BSON_INITIALIZER;
+	int r = 0;
+
+	for (size_t i = 0; i < v->n && r == 0; i++)
+		if (v->p[i].depth >= 0)
+			r = from_process(ctx, v->p[i].doc, c);
+	c->view = v->selector || ctx->args->depth >= 0 ? v : NULL;
+	for (size_t k = 0; k < nscopes && r == 0; k++) {
+		bson_reinit(&filter);
+		if (scopes[k])
+			BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, scopes[k]);
+		else
+			BSON_APPEND_NULL(&filter, SCHEMA_F_CONTAINER);
+		r = q_each(ctx, fcoll, &filter, NULL, from_file, c);
+	}
+	bson_destroy(&filter);
+	return r;
+}
+
+/* The start of a view: its earliest process (for +OFFSET). */
+static int64_t view_start(const struct qsub *v)
+{
+	int64_t t = FMT_NO_TIME;
+
+	for (size_t i = 0; i < v->n; i++)
+		if (v->p[i].depth >= 0 && v->p[i].start != FMT_NO_TIME &&
+		    (t == FMT_NO_TIME || v->p[i].start < t))
+			t = v->p[i].start;
+	return t;
+}
+
 int cmd_timeline(struct qctx *ctx)
 {
 	const struct qargs *a = ctx->args;
 	bson_t filter = BSON_INITIALIZER, evf = BSON_INITIALIZER;
 	struct tcol c = { .since = a->since_ms, .until = a->until_ms };
 	int64_t cstart = FMT_NO_TIME;
-	char *cid = NULL, tbuf[40], line[8600];
+	char *cid = NULL, tbuf[40], line[8600], what[64];
 	char ccoll[SCHEMA_OUT_NAME_MAX], pcoll[SCHEMA_OUT_NAME_MAX], fcoll[SCHEMA_OUT_NAME_MAX];
-	int r;
+	bool host = qsub_is_host(a->operand[0]);
+	bool use_view = host || qargs_selects(a) || a->depth >= 0;
+	struct qsub v = { 0 };
+	const char *scopes[64];
+	size_t nscopes = 1;
+	int r = 0;
 
-	r = q_resolve_container(ctx, &ctx->session, a->operand[0], &cid);
+	if (!host)
+		r = q_resolve_container(ctx, &ctx->session, a->operand[0], &cid);
 	if (r == 0)
 		r = q_out_coll(ctx, &ctx->session, SCHEMA_CONTAINERS, ccoll);
 	if (r == 0)
 		r = q_out_coll(ctx, &ctx->session, SCHEMA_PROCESSES, pcoll);
 	if (r == 0)
 		r = q_out_coll(ctx, &ctx->session, SCHEMA_FILES, fcoll);
+	if (r == 0 && use_view)
+		r = qsub_load(ctx, cid, &v);
 	if (r < 0)
 		goto out;
-	BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, cid);
+	scopes[0] = cid;
+	if (use_view && (v.selector || a->depth >= 0))
+		nscopes = qsub_file_scopes(&v, scopes, sizeof(scopes) / sizeof(scopes[0]));
+	if (cid)
+		BSON_APPEND_UTF8(&filter, SCHEMA_F_CONTAINER, cid);
 	if (a->since_rel_ms != QTIME_NONE || a->until_rel_ms != QTIME_NONE) {
-		r = q_each(ctx, ccoll, &filter, NULL, container_start, &cstart);
+		if (use_view)
+			cstart = view_start(&v);
+		else
+			r = q_each(ctx, ccoll, &filter, NULL, container_start, &cstart);
 		if (r < 0)
 			goto out;
 		if (cstart == FMT_NO_TIME) {
 			snprintf(ctx->err, sizeof(ctx->err),
-				 "container %.12s has no start time: +OFFSET cannot be used", cid);
+				 "%s%.12s has no start time: +OFFSET cannot be used",
+				 cid ? "container " : "the host", cid ? cid : "");
 			ctx->status = QEXIT_NOT_FOUND;
 			r = -ENOENT;
 			goto out;
@@ -302,27 +358,55 @@ int cmd_timeline(struct qctx *ctx)
 		if (a->until_rel_ms != QTIME_NONE)
 			c.until = cstart + a->until_rel_ms;
 	}
-	r = q_each(ctx, pcoll, &filter, NULL, from_process, &c);
-	if (r == 0)
+	if (use_view)
+		r = view_events(ctx, &v, fcoll, scopes, nscopes, &c);
+	else
+		r = q_each(ctx, pcoll, &filter, NULL, from_process, &c);
+	if (r == 0 && !use_view)
 		r = q_each(ctx, fcoll, &filter, NULL, from_file, &c);
 	if (r < 0)
 		goto out;
 	/* one equality query per syscall: a store that pushes only equality down (FerretDB) then
 	 * reads the few matching events through its indexes instead of every event of the
-	 * container ($in is not pushed down) */
-	for (size_t i = 0; i < ARRAY_SIZE(fsop_syscalls) && r == 0; i++) {
+	 * container ($in is not pushed down); issue 29: for each container of the view (or the
+	 * host: container null) */
+	for (size_t j = 0; j < nscopes * ARRAY_SIZE(fsop_syscalls) && r == 0; j++) {
+		size_t i = j % ARRAY_SIZE(fsop_syscalls);
+		const char *scope = scopes[j / ARRAY_SIZE(fsop_syscalls)];
+
 		bson_reinit(&evf);
 		BSON_APPEND_OID(&evf, SCHEMA_F_SESSION, &ctx->session);
 		BSON_APPEND_UTF8(&evf, SCHEMA_F_SYSCALL, fsop_syscalls[i]);
-		BSON_APPEND_UTF8(&evf, SCHEMA_F_CONTAINER, cid);
+		if (scope)
+			BSON_APPEND_UTF8(&evf, SCHEMA_F_CONTAINER, scope);
+		else
+			BSON_APPEND_NULL(&evf, SCHEMA_F_CONTAINER);
 		BSON_APPEND_BOOL(&evf, "success", true);
 		r = q_each(ctx, SCHEMA_EVENTS, &evf, NULL, from_event, &c);
 	}
 	if (r < 0)
 		goto out;
+	if (c.view) { /* raw events carry a pid, not a key: keep those of the view's processes */
+		size_t k = 0;
+
+		for (size_t i = 0; i < c.n; i++) {
+			if (c.v[i].kind != TK_FILEOP || qsub_pid_in(c.view, c.v[i].pid, c.v[i].ts)) {
+				c.v[k++] = c.v[i];
+				continue;
+			}
+			free(c.v[i].what);
+			free(c.v[i].detail);
+			bson_destroy(c.v[i].json);
+		}
+		c.n = k;
+	}
 	qsort(c.v, c.n, sizeof(*c.v), cmp_ev);
+	if (cid)
+		snprintf(what, sizeof(what), "container %.12s", cid);
+	else
+		snprintf(what, sizeof(what), "host");
 	if (a->format == QFMT_TEXT && c.n)
-		fprintf(ctx->out, "container %.12s, %s (times %s)\n", cid,
+		fprintf(ctx->out, "%s%s, %s (times %s)\n", what, c.view ? ", subtree" : "",
 			fmt_time(c.v[0].ts, a->utc, true, tbuf, sizeof(tbuf)),
 			a->utc ? "UTC" : "local");
 	for (size_t i = 0; i < c.n; i++) {
@@ -347,6 +431,7 @@ out:
 		bson_destroy(c.v[i].json);
 	}
 	free(c.v);
+	qsub_release(&v);
 	free(cid);
 	bson_destroy(&filter);
 	bson_destroy(&evf);

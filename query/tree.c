@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "query.h"
+#include "subtree.h"
 
 struct tproc {
 	bson_t *doc;
@@ -244,6 +245,236 @@ static int print_node(struct qctx *ctx, struct tlist *l, struct tproc *p, const 
 	return r;
 }
 
+/* --- issue 29: the host, a subtree, a depth (subtree.h) --------------------------------------- */
+
+struct sview {
+	struct qsub s;
+	bool *printed;
+};
+
+/* The one text line: left part, right-aligned status, cut to --width. */
+static void text_line(struct qctx *ctx, const char *left_in, const char *right)
+{
+	char left[9200];
+	size_t w = (size_t)ctx->args->width;
+
+	snprintf(left, sizeof(left), "%s", left_in);
+	if (w)
+		fmt_fit(left, w > columns(right) + 21 ? w - columns(right) - 1 : 20);
+	fprintf(ctx->out, "%s%*s%s\n", left,
+		w && w > columns(left) + columns(right) ? (int)(w - columns(left) - columns(right)) :
+							  1, "", right);
+}
+
+/* "[container 645a4b835ac8] [init] ", "[runtime 645a4b835ac8] ", "[docker exec] ". */
+static void marks(const struct sview *v, size_t i, char *buf, size_t len)
+{
+	const struct qsub_proc *p = &v->s.p[i];
+	char via[300] = "";
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	if (p->via >= 0 && v->printed[p->via]) {
+		qsub_runtime_path(&v->s, i, via, sizeof(via));
+		pos += (size_t)snprintf(buf + pos, len - pos, "\xe2\x87\xa2 [started by %lld through %s] ",
+					(long long)v->s.p[p->via].tgid, via[0] ? via : "its daemon");
+	}
+	if (!v->s.view && p->container && pos < len)
+		pos += (size_t)snprintf(buf + pos, len - pos, "[%s %.12s] ",
+					p->helper ? "runtime" : "container", p->container);
+	if (pos < len && p->entry && !strcmp(p->entry, "exec"))
+		snprintf(buf + pos, len - pos, "[docker exec] ");
+	else if (pos < len && p->entry && !strcmp(p->entry, "init"))
+		snprintf(buf + pos, len - pos, "[init] ");
+}
+
+static void json_with(struct qctx *ctx, const struct sview *v, size_t i, bool collapsed)
+{
+	const struct qsub_proc *p = &v->s.p[i];
+	bson_t *d = bson_copy(p->doc);
+
+	if (!d)
+		return;
+	BSON_APPEND_INT32(d, "view_depth", p->depth);
+	if (p->via >= 0)
+		BSON_APPEND_UTF8(d, "started_by", v->s.p[p->via].key);
+	if (collapsed)
+		BSON_APPEND_BOOL(d, "collapsed", true);
+	doc_print_json(ctx, d);
+	bson_destroy(d);
+}
+
+/* A container entry or runtime helper below a host process, in the host's own tree: one line
+ * naming it, not its subtree (tree CONTAINER, or a selector, shows that). */
+static void collapsed_leaf(struct qctx *ctx, struct sview *v, size_t parent, size_t i,
+			   const char *indent, bool last)
+{
+	const struct qsub_proc *p = &v->s.p[i];
+	char lab[4096], left[9200], right[128], cl[400], via[300] = "", dk[256], dl[4400];
+	bool cli = p->via == (int)parent && p->parent_idx != (int)parent;
+
+	label(p->doc, lab, sizeof(lab));
+	if (cli)
+		qsub_runtime_path(&v->s, i, via, sizeof(via));
+	if (p->helper)
+		snprintf(cl, sizeof(cl), "[runtime %.12s]", p->container);
+	else
+		qsub_cont_label(&v->s, p->cont, cl, sizeof(cl));
+	if (ctx->args->format == QFMT_JSON) {
+		json_with(ctx, v, i, true);
+		return;
+	}
+	if (ctx->args->format == QFMT_DOT) {
+		snprintf(left, sizeof(left), "%s\n%lld %s", cl, (long long)p->tgid, lab);
+		fmt_fit(left, 90);
+		fprintf(ctx->out, "  \"%s%s\" [label=\"%s\", shape=folder];\n", cli ? "via:" : "",
+			fmt_dot_escape(p->key, dk, sizeof(dk)), fmt_dot_escape(left, dl, sizeof(dl)));
+		fprintf(ctx->out, "  \"%s\" -> \"%s%s\"%s;\n", v->s.p[parent].key, cli ? "via:" : "", dk,
+			cli ? " [style=dashed, color=red, label=\"through the daemon\"]" : "");
+		return;
+	}
+	status(ctx, p->doc, right, sizeof(right));
+	if (cli)
+		snprintf(left, sizeof(left), "%s%s\xe2\x87\xa2 %s started through %s: %lld %s%s", indent,
+			 last ? "\xe2\x94\x94\xe2\x94\x80 " : "\xe2\x94\x9c\xe2\x94\x80 ", cl,
+			 via[0] ? via : "its daemon", (long long)p->tgid,
+			 p->entry && !strcmp(p->entry, "exec") ? "[docker exec] " : "[init] ", lab);
+	else
+		snprintf(left, sizeof(left), "%s%s%s: %lld %s%s", indent,
+			 last ? "\xe2\x94\x94\xe2\x94\x80 " : "\xe2\x94\x9c\xe2\x94\x80 ", cl,
+			 (long long)p->tgid,
+			 p->entry && !strcmp(p->entry, "exec") ? "[docker exec] " :
+			 p->entry && !strcmp(p->entry, "init") ? "[init] " : "", lab);
+	text_line(ctx, left, right);
+}
+
+/* The children of i the view prints: in it and not printed, or (host view) collapsed leaves. */
+static size_t view_kids(struct sview *v, size_t i, size_t *out)
+{
+	const struct qsub *s = &v->s;
+	int64_t max = s->p[i].depth;
+	size_t n = 0;
+
+	(void)max;
+	for (size_t k = s->first[i]; k < s->first[i + 1]; k++) {
+		size_t ch = s->kids[k];
+		const struct qsub_proc *c = &s->p[ch];
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = out[j] == ch;
+		if (dup || v->printed[ch])
+			continue;
+		if (c->depth == s->p[i].depth + 1 && (c->parent_idx == (int)i || c->via == (int)i))
+			out[n++] = ch;
+		else if (!s->view && !s->selector && c->container && c->depth < 0 &&
+			 (c->helper || c->entry))
+			out[n++] = ch; /* collapsed */
+	}
+	return n;
+}
+
+static int sview_node(struct qctx *ctx, struct sview *v, size_t i, const char *indent, bool last,
+		      bool root)
+{
+	const struct qsub_proc *p = &v->s.p[i];
+	char lab[4096], left[9200], right[128], sub[1024], mk[600], dk[256], dl[4400];
+	size_t *kids, nk;
+	int r = 0;
+
+	v->printed[i] = true;
+	label(p->doc, lab, sizeof(lab));
+	marks(v, i, mk, sizeof(mk));
+	if (ctx->args->format == QFMT_JSON) {
+		json_with(ctx, v, i, false);
+	} else if (ctx->args->format == QFMT_DOT) {
+		snprintf(left, sizeof(left), "%s%lld %s", mk, (long long)p->tgid, lab);
+		fmt_fit(left, 60);
+		status(ctx, p->doc, right, sizeof(right));
+		fprintf(ctx->out, "  \"%s\" [label=\"%s\\n%s\"%s];\n",
+			fmt_dot_escape(p->key, dk, sizeof(dk)), fmt_dot_escape(left, dl, sizeof(dl)),
+			right, p->helper ? ", color=gray" : p->container && !v->s.view ?
+			", style=bold, color=darkgreen" : "");
+		if (!root && p->via >= 0 && v->printed[p->via] && p->parent_idx >= 0 &&
+		    !v->printed[p->parent_idx])
+			fprintf(ctx->out, "  \"%s\" -> \"%s\" [style=dashed, color=red];\n",
+				v->s.p[p->via].key, dk);
+		else if (!root && p->parent_idx >= 0)
+			fprintf(ctx->out, "  \"%s\" -> \"%s\";\n", v->s.p[p->parent_idx].key, dk);
+	} else {
+		snprintf(left, sizeof(left), "%s%s%lld %s%s", indent,
+			 root ? "" : last ? "\xe2\x94\x94\xe2\x94\x80 " : "\xe2\x94\x9c\xe2\x94\x80 ",
+			 (long long)p->tgid, mk, lab);
+		status(ctx, p->doc, right, sizeof(right));
+		text_line(ctx, left, right);
+	}
+	kids = malloc((v->s.first[i + 1] - v->s.first[i] + 1) * sizeof(*kids));
+	if (!kids)
+		return -ENOMEM;
+	nk = view_kids(v, i, kids);
+	snprintf(sub, sizeof(sub), "%s%s", indent, root ? "" : last ? "   " : "\xe2\x94\x82  ");
+	for (size_t k = 0; k < nk && r == 0; k++) {
+		if (v->s.p[kids[k]].depth < 0) {
+			collapsed_leaf(ctx, v, i, kids[k], sub, k + 1 == nk);
+			v->printed[kids[k]] = v->s.p[kids[k]].via != (int)i ||
+					      v->s.p[kids[k]].parent_idx == (int)i;
+			continue;
+		}
+		r = sview_node(ctx, v, kids[k], sub, k + 1 == nk, false);
+	}
+	free(kids);
+	return r;
+}
+
+static int tree_view(struct qctx *ctx, const char *cid)
+{
+	const struct qargs *a = ctx->args;
+	struct sview v = { 0 };
+	char what[4800], lab[4096], sid[16];
+	int r;
+
+	r = qsub_load(ctx, cid, &v.s);
+	if (r < 0)
+		return r;
+	v.printed = calloc(v.s.n + 1, sizeof(*v.printed));
+	if (!v.printed) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (cid)
+		snprintf(what, sizeof(what), "container %s", cid);
+	else
+		snprintf(what, sizeof(what), "host");
+	if (v.s.selector) {
+		size_t pos = strlen(what);
+
+		label(v.s.p[v.s.roots[0]].doc, lab, sizeof(lab));
+		fmt_fit(lab, 60);
+		snprintf(what + pos, sizeof(what) - pos, ", %s of %s (%s)%s",
+			 v.s.nroots > 1 ? "subtrees" : "subtree", v.s.p[v.s.roots[0]].key, lab,
+			 v.s.nroots > 1 ? " and others" : "");
+	}
+	if (a->format == QFMT_DOT)
+		fprintf(ctx->out, "digraph \"%s\" {\n  node [shape=box, fontname=monospace];\n",
+			cid ? fmt_short_id(cid, sid, sizeof(sid)) : "host");
+	else if (a->format == QFMT_TEXT)
+		fprintf(ctx->out, "%s: %zu processes%s (times %s)\n", what, v.s.nin,
+			a->depth >= 0 ? ", --depth" : "", a->utc ? "UTC" : "local");
+	for (size_t k = 0; k < v.s.nroots && r == 0; k++)
+		if (!v.printed[v.s.roots[k]] && v.s.p[v.s.roots[k]].depth == 0)
+			r = sview_node(ctx, &v, v.s.roots[k], "", true, true);
+	if (a->format == QFMT_DOT)
+		fprintf(ctx->out, "}\n");
+out:
+	if (r == -ENOMEM) {
+		snprintf(ctx->err, sizeof(ctx->err), "out of memory");
+		ctx->status = QEXIT_DB_ERROR;
+	}
+	free(v.printed);
+	qsub_release(&v.s);
+	return r;
+}
+
 int cmd_tree(struct qctx *ctx)
 {
 	bson_t filter = BSON_INITIALIZER, sort = BSON_INITIALIZER;
@@ -253,7 +484,14 @@ int cmd_tree(struct qctx *ctx)
 	size_t nroots = 0;
 	int r;
 
+	if (qsub_is_host(ctx->args->operand[0]))
+		return tree_view(ctx, NULL);
 	r = q_resolve_container(ctx, &ctx->session, ctx->args->operand[0], &cid);
+	if (r == 0 && (qargs_selects(ctx->args) || ctx->args->depth >= 0)) {
+		r = tree_view(ctx, cid);
+		free(cid);
+		return r;
+	}
 	if (r == 0)
 		r = q_out_coll(ctx, &ctx->session, SCHEMA_PROCESSES, coll);
 	if (r < 0)
