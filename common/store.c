@@ -150,6 +150,32 @@ int store_open(const char *uri, const char *dbname, struct store **ret, char *er
 	return 0;
 }
 
+int store_clone(const struct store *st, struct store **ret, char *err, size_t errlen)
+{
+	const mongoc_uri_t *u = mongoc_client_get_uri(st->client);
+	struct store *c = calloc(1, sizeof(*c));
+	bson_error_t e;
+
+	if (!c)
+		return -ENOMEM;
+	c->client = mongoc_client_new_from_uri_with_error(u, &e);
+	if (!c->client) {
+		set_err(err, errlen, "cannot make a MongoDB client for %s: %s", st->uri_shown,
+			e.message);
+		free(c);
+		return -EINVAL;
+	}
+	mongoc_client_set_error_api(c->client, MONGOC_ERROR_API_VERSION_2);
+	c->dbname = strdup(st->dbname);
+	c->uri_shown = strdup(st->uri_shown);
+	if (!c->dbname || !c->uri_shown) {
+		store_free(c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
 void store_free(struct store *st)
 {
 	if (!st)

@@ -44,6 +44,10 @@ const char *store_default_uri(void);
 int store_open(const char *uri, const char *dbname, struct store **ret, char *err, size_t errlen);
 void store_free(struct store *st);
 
+/* A second client for the same server and database (its own connection: another thread's).
+ * *ret is the caller's: store_free(). */
+int store_clone(const struct store *st, struct store **ret, char *err, size_t errlen);
+
 /* The URI with any password removed, for messages. Valid while st lives. */
 const char *store_uri(const struct store *st);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "emit.h"
+#include "insert_pool.h"
 #include "integrity.h"
 #include "pages.h"
 #include "schema.h"
@@ -344,39 +345,38 @@ static const char *const output_kinds[NKINDS] = { SCHEMA_PROCESSES, SCHEMA_CONTA
 
 typedef void (*build_fn)(const struct model *, size_t, const bson_oid_t *, const char *, bson_t *);
 
-/* Build and insert the n documents of one kind; pw (NULL: none) gets each one for its
- * page. */
-static int write_all(struct store *st, const char *coll, const struct model *m, size_t n,
+/* Build the n documents of one kind and hand them to the insert pool in batches; pw (NULL:
+ * none) gets each one for its page. */
+static int write_all(struct ipool *pool, const char *coll, const struct model *m, size_t n,
 		     build_fn fn, const bson_oid_t *session, const char *host, struct pages *pw,
-		     const char *kind, char *err, size_t errlen)
+		     const char *kind)
 {
-	bson_t *docs = calloc(BATCH, sizeof(bson_t));
-	const bson_t **ptrs = calloc(BATCH, sizeof(bson_t *));
 	int r = 0;
 
-	if (!docs || !ptrs) {
-		r = -ENOMEM;
-		goto out;
-	}
 	for (size_t i = 0; i < n && r == 0; i += BATCH) {
 		size_t k, cnt = (n - i < BATCH ? n - i : BATCH);
-		struct store_insert_result res;
+		bson_t **docs = calloc(cnt, sizeof(*docs));
 
+		if (!docs)
+			return -ENOMEM;
 		for (k = 0; k < cnt; k++) {
-			bson_init(&docs[k]);
-			fn(m, i + k, session, host, &docs[k]);
-			ptrs[k] = &docs[k];
+			docs[k] = bson_new();
+			if (!docs[k]) {
+				r = -ENOMEM;
+				break;
+			}
+			fn(m, i + k, session, host, docs[k]);
 			if (pw && r == 0)
-				r = pages_add(pw, kind, &docs[k]);
+				r = pages_add(pw, kind, docs[k]);
 		}
-		if (r == 0)
-			r = store_insert_many(st, coll, ptrs, cnt, &res, err, errlen);
-		for (k = 0; k < cnt; k++)
-			bson_destroy(&docs[k]);
+		if (r < 0) {
+			for (size_t j = 0; j < k; j++)
+				bson_destroy(docs[j]);
+			free(docs);
+			return r;
+		}
+		r = ipool_submit(pool, coll, docs, cnt); /* the pool owns docs now */
 	}
-out:
-	free(docs);
-	free(ptrs);
 	return r;
 }
 
@@ -449,6 +449,7 @@ int emit_session(struct store *st, const struct model *m, const bson_oid_t *sess
 	static const build_fn build[3] = { emit_process_doc, emit_container_doc, emit_file_doc };
 	size_t counts[NKINDS] = { m->nprocs, m->nconts, m->nfiles, 0, 0 };
 	struct pages *pw;
+	struct ipool *pool = NULL;
 	char hex[25], names[NKINDS][SCHEMA_OUT_NAME_MAX];
 	int64_t gen = wall_ms(); /* unique per run and increasing: names never collide */
 	int r = 0;
@@ -462,14 +463,23 @@ int emit_session(struct store *st, const struct model *m, const bson_oid_t *sess
 		snprintf(err, errlen, "pages: out of memory");
 		return -ENOMEM;
 	}
+	r = ipool_new(st, 0, &pool, err, errlen);
 	for (size_t i = 0; i < 3 && r == 0; i++) {
 		/* containers are few and read whole: no pages */
-		r = write_all(st, names[i], m, counts[i], build[i], session, host,
-			      i == 1 ? NULL : pw, output_kinds[i], err, errlen);
-		/* indexes after the inserts: one bulk build instead of an update per document */
-		if (r == 0)
-			r = store_create_output_indexes(st, output_kinds[i], names[i], err, errlen);
+		r = write_all(pool, names[i], m, counts[i], build[i], session, host,
+			      i == 1 ? NULL : pw, output_kinds[i]);
 	}
+	if (pool) {
+		int f = ipool_finish(pool, err, errlen);
+
+		r = r < 0 ? r : f;
+		if (r == -ENOMEM)
+			snprintf(err, errlen, "out of memory building the output");
+		ipool_free(pool);
+	}
+	/* indexes after the inserts: one bulk build instead of an update per document */
+	for (size_t i = 0; i < 3 && r == 0; i++)
+		r = store_create_output_indexes(st, output_kinds[i], names[i], err, errlen);
 	if (r == 0)
 		r = pages_finish(pw, &counts[4]);
 	pages_free(pw);
