@@ -12,7 +12,7 @@ mkdir -p "$LINEAGE_LOCAL/bin" "$LINEAGE_LOCAL/logs"
 
 pkgs=(build-essential pkg-config meson ninja-build
       libaudit-dev libmnl-dev libmongoc-dev libbson-dev libcmocka-dev libssl-dev zlib1g-dev libzstd-dev
-      postgresql-15 docker.io busybox-static iproute2 procps psmisc python3 python3-pip python3-zstandard
+      postgresql-15 docker.io busybox-static iproute2 procps psmisc python3 python3-pip
       clang libclang-rt-14-dev scdoc man-db systemd golang-go)
 
 missing=()
@@ -35,6 +35,12 @@ fi
 if ! python3 -c 'import pymongo' 2>/dev/null; then
 	log "installing pymongo from PyPI"
 	step "pip install pymongo" python3 -m pip install -q --break-system-packages pymongo
+fi
+# zstandard: the tests decode the raw layer's segments (zstd, issue 33) as an independent
+# client; Debian's serves /usr/bin/python3, pip the python3 on PATH
+if ! python3 -c 'import zstandard' 2>/dev/null; then
+	log "installing zstandard from PyPI"
+	step "pip install zstandard" python3 -m pip install -q --break-system-packages zstandard
 fi
 
 # FerretDB: one pinned version, built from its module source. The module zip lacks
