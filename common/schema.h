@@ -131,31 +131,20 @@
 #define SCHEMA_F_SCOPE_SUMMARY "summary"       /* "all", "containers,uid=1000", ... */
 #define SCHEMA_F_SCOPE_DROPPED "scope_dropped" /* counters: {audit: {reason: n}, proc: {...}} */
 #define SCHEMA_F_SCOPE_DROPPED_TOTAL "scope_dropped_total"
-/* --- evidence integrity (issue 21): the listener's hash chain ------------------------------
- * Collection SCHEMA_CHAIN holds one document per link, _id "<session hex>:link:<n>". A link
- * covers the documents the listener submitted since the previous link, in submit order:
- * members = for each, zigzag-varint(seq − previous member's seq) · collection code (1 byte,
- * common/chain_format.h) · SHA-256 of the document's BSON bytes as the listener built them.
- * hash = SHA-256 over a fixed encoding of (session, link, prev, final, members), so the
- * link document's own field order never matters. The session document's `chain` says the
- * chain exists (at open) and carries the final link and the counts (at close). */
-#define SCHEMA_CHAIN "chain"		  /* collection: the links */
-#define SCHEMA_F_LINK "link"		  /* link number, 0, 1, ... */
-#define SCHEMA_F_LINK_PREV "prev"	  /* binary 32: hash of link − 1 (zeros for link 0) */
-#define SCHEMA_F_LINK_HASH "hash"	  /* binary 32 */
-#define SCHEMA_F_LINK_MEMBERS "members"  /* binary: the encoded members */
-#define SCHEMA_F_LINK_N "n"		  /* number of members */
-#define SCHEMA_F_LINK_FIRST "first_seq"  /* lowest and highest member seq (for people) */
-#define SCHEMA_F_LINK_LAST "last_seq"
-#define SCHEMA_F_LINK_FINAL "final"	  /* true on the link written at a clean stop */
-#define SCHEMA_F_CHAIN "chain"		  /* sessions: {algo, version, link_docs} at open; */
+/* --- evidence integrity (issues 21, 33): the hash chain over segments (common/chain.h) ---
+ * Each segment carries link and prev (the issue 33 block below). SCHEMA_CHAIN is the
+ * collection of link documents of sessions recorded before segments: only `lineage-query
+ * convert` reads it (to delete it). The session document's `chain` says the chain exists
+ * (at open: algo, version) and carries its end (at close). */
+#define SCHEMA_CHAIN "chain"		  /* before issue 33: the links */
+#define SCHEMA_F_CHAIN "chain"		  /* sessions: {algo, version} at open; */
 #define SCHEMA_F_CHAIN_ALGO "algo"	  /*   at close also links, head, docs, counts, */
 #define SCHEMA_F_CHAIN_VERSION "version" /*   complete (false: something stayed in the spool) */
-#define SCHEMA_F_CHAIN_LINK_DOCS "link_docs"
-#define SCHEMA_F_CHAIN_LINKS "links"
-#define SCHEMA_F_CHAIN_HEAD "head"
+#define SCHEMA_F_CHAIN_LINKS "links"	  /* segments chained: the last link + 1 */
+#define SCHEMA_F_CHAIN_HEAD "head"	  /* binary 32: SHA-256 of the last segment document */
 #define SCHEMA_F_CHAIN_DOCS "docs"
-#define SCHEMA_F_CHAIN_COUNTS "counts" /* {events: n, proc_events: n, snapshot: n} */
+#define SCHEMA_F_CHAIN_COUNTS "counts" /* {events: n, proc_events: n, snapshot: n,
+					* container_facts: n} */
 #define SCHEMA_F_CHAIN_COMPLETE "complete"
 /* the filter's verdict, in the session document's filter sub-document: {status, summary} */
 #define SCHEMA_F_FILTER_INTEGRITY "integrity"
