@@ -575,6 +575,12 @@ static void append_counters(struct listener *l, bson_t *b)
 		BSON_APPEND_INT64(&c, "torn_spool_records", ws.torn_records);
 		BSON_APPEND_INT64(&c, "rejected", ws.rejected_docs);
 		BSON_APPEND_INT64(&c, "rejected_segments", ws.rejected_segments);
+		/* issue 33: the raw layer's segments (rejected_segments above are spool files) */
+		BSON_APPEND_INT64(&c, "segments", ws.segments);
+		BSON_APPEND_INT64(&c, "segments_stored", ws.segments_stored);
+		BSON_APPEND_INT64(&c, "seal_errors", ws.seal_errors);
+		BSON_APPEND_INT64(&c, "segment_raw_bytes", ws.raw_bytes);
+		BSON_APPEND_INT64(&c, "segment_bytes", ws.packed_bytes);
 	}
 	bson_append_document_end(b, &c);
 }
@@ -599,13 +605,14 @@ static void print_stats(struct listener *l)
 		 " lost(kernel) %u enobufs(audit) %" PRIu64 " proc_events %" PRIu64
 		 " enobufs(proc) %" PRIu64 " dropped_scope %" PRIu64 " | queue %zu (hwm %zu, %zu KiB) "
 		 "stored %" PRIu64 " (%.0f/s) spooled %" PRIu64 " replayed %" PRIu64
-		 " dropped %" PRIu64 " avg_batch %.1f insert_ms %.1f db %s | %s",
+		 " dropped %" PRIu64 " segments %" PRIu64 " (%.1f B/doc) insert_ms %.1f db %s | %s",
 		 (uint64_t)atomic_load(&l->c.records), (uint64_t)atomic_load(&l->c.events),
 		 (uint64_t)atomic_load(&l->c.parse_errors), l->lost_now - l->lost_at_start,
 		 (uint64_t)atomic_load(&l->c.audit_enobufs), (uint64_t)atomic_load(&l->c.proc_events),
 		 (uint64_t)atomic_load(&l->c.proc_enobufs), (uint64_t)atomic_load(&l->c.dropped_scope),
 		 ws.queue_depth, ws.queue_hwm, ws.queue_bytes >> 10, ws.inserted, rate, ws.spooled, ws.replayed, ws.dropped,
-		 ws.avg_batch, ws.last_insert_ms, ws.db_up ? "up" : "down", scope_text);
+		 ws.segments, ws.submitted ? (double)ws.packed_bytes / (double)ws.submitted : 0.0,
+		 ws.last_insert_ms, ws.db_up ? "up" : "down", scope_text);
 }
 
 /* --command: fork the command now, held at a gate (a pipe) until the listener records, so
