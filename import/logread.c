@@ -115,8 +115,8 @@ int logread_next(struct logread *r, const char **ret_line, size_t *ret_len, bool
 			}
 			r->lineno++;
 			*ret_line = line;
-			*ret_len = len;
-			*ret_too_long = false;
+			*ret_len = len > LOGREAD_LINE_MAX ? LOGREAD_LINE_MAX : len;
+			*ret_too_long = len > LOGREAD_LINE_MAX;
 			return 1;
 		}
 		avail = r->end - r->start;

@@ -499,6 +499,11 @@ static int import_file(struct import *im, const char *path)
 		nlines++;
 		k = auditlog_line_node(line, len, &node, &nlen);
 		if (k < 0) {
+			/* counted in the session of the records without node= */
+			if ((n = node_get(im, NULL, 0)) != NULL) {
+				n->lines++;
+				n->malformed++;
+			}
 			report(im, name, logread_lineno(lr), "malformed node= prefix");
 			continue;
 		}
@@ -521,7 +526,10 @@ static int import_file(struct import *im, const char *path)
 			n->malformed++;
 			report(im, name, logread_lineno(lr), "not an audit record (type=... msg=...)");
 		} else if (r < 0) {
-			snprintf(msg, sizeof(msg), "record does not parse: %s", strerror(-r));
+			snprintf(msg, sizeof(msg), "record does not parse: %s",
+				 r == -EINVAL ? "bad audit(SECONDS.MS:SERIAL) header"
+				 : r == -EBADMSG ? "bad quoting or hex in a value"
+				 : r == -E2BIG ? "record too long or too many fields" : strerror(-r));
 			n->malformed++;
 			n->records++;
 			report(im, name, logread_lineno(lr), msg);
@@ -591,7 +599,7 @@ static void finish(struct import *im)
 		       " events (%" PRIu64 " syscall events)\n", n->meta.session_hex, n->name,
 		       im->dry ? " (dry run: nothing stored)" : "", n->lines, n->records, n->events,
 		       n->syscall_events);
-		printf("  malformed lines %" PRIu64 ", unparsable records %" PRIu64
+		printf("  malformed lines %" PRIu64 " (%" PRIu64 " records that do not parse)"
 		       ", serial gaps %" PRIu64 " (%" PRIu64 " serials missing), truncated events %"
 		       PRIu64 ", events cut (start not in the files) %" PRIu64 ", document errors %"
 		       PRIu64 "\n", n->malformed, as.parse_errors, as.serial_gaps, as.serials_missing,
