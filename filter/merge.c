@@ -510,6 +510,36 @@ static void merge_audit_only(struct model *m)
 	}
 }
 
+size_t merge_audit_only_lacks(const struct model *m, const char **v, size_t max)
+{
+	bool clone = false, exec = false, exit_ = false, open = false, close = false;
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nevents; i++) {
+		const struct m_event *e = &m->events[i];
+
+		if (!e->syscall)
+			continue;
+		clone |= is_clone(e);
+		exec |= is_syscall(e, "execve") || is_syscall(e, "execveat");
+		exit_ |= is_syscall(e, "exit_group");
+		open |= is_syscall(e, "open") || is_syscall(e, "openat") ||
+			is_syscall(e, "openat2") || is_syscall(e, "creat");
+		close |= is_syscall(e, "close") || is_syscall(e, "close_range");
+	}
+	if (!clone && k < max)
+		v[k++] = "no clone/fork records: parents from ppid only";
+	if (!exec && k < max)
+		v[k++] = "no execve records: no command lines";
+	if (!exit_ && k < max)
+		v[k++] = "no exit_group records: exits inferred from the last event";
+	if (!open && k < max)
+		v[k++] = "no open records: no file accesses";
+	else if (!close && k < max)
+		v[k++] = "no close records: closes inferred at exit";
+	return k;
+}
+
 static int cmp_exec(const void *a, const void *b)
 {
 	const struct m_exec *x = a, *y = b;
