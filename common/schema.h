@@ -176,4 +176,18 @@
 /* sessions: set by `lineage-query convert` on a session stored as documents before issue 33 */
 #define SCHEMA_F_CONVERTED "converted"
 
+/* --- issue 30: sessions imported from auditd logs (lineage-import) ----------------------
+ * sessions: mode SCHEMA_MODE_IMPORT; at open `imported` {tool, files: [{path, generation,
+ * size, mtime}]}; at close the audit times of the first and last event, auditd's log format
+ * (from its DAEMON_START record) and `import_lacks`: sentences saying what the log's records
+ * do not allow (no clone records: parents from ppid only, ...). Their events documents are
+ * the listener's (event_doc.c) with container null: a log does not say cgroups. */
+#define SCHEMA_MODE_IMPORT "import"
+#define SCHEMA_F_IMPORTED "imported"
+#define SCHEMA_F_IMPORTED_FILES "files"
+#define SCHEMA_F_IMPORT_FIRST "first_event"
+#define SCHEMA_F_IMPORT_LAST "last_event"
+#define SCHEMA_F_IMPORT_FORMAT "log_format"
+#define SCHEMA_F_IMPORT_LACKS "import_lacks"
+
 #endif

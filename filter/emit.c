@@ -99,7 +99,7 @@ static void put_head(bson_t *d, const bson_oid_t *session, const char *host, con
 }
 
 static const char *const parent_src[] = { NULL, "fork", "snapshot", "audit-clone", "audit-ppid" };
-static const char *const exit_src[] = { NULL, "proc_connector", "audit" };
+static const char *const exit_src[] = { NULL, "proc_connector", "audit", "inferred-last-event" };
 static const char *const entry_name[] = { NULL, "init", "exec" };
 
 const char *emit_entry_name(const struct m_proc *p)

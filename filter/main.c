@@ -88,6 +88,16 @@ static void summary(const struct model *m, const char *sid, const struct emit_re
 		printf("scope: all (the whole host)\n");
 	printf("input: %zu events, %zu proc_events, %zu snapshot\n", m->nevents, m->npevents,
 	       m->nsnaps);
+	if (m->audit_only) {
+		const char *lk[8];
+		size_t nl = merge_audit_only_lacks(m, lk, 8);
+
+		printf("audit only (no proc connector, no snapshot: an imported log): parents, "
+		       "starts and exits from audit records; containers only from runtime command "
+		       "lines\n");
+		for (size_t i = 0; i < nl; i++)
+			printf("the log lacks: %s\n", lk[i]);
+	}
 	printf("containers: %zu\n", m->nconts);
 	for (size_t c = 0; c < m->nconts; c++) {
 		const struct m_cont *ct = &m->conts[c];

@@ -374,6 +374,172 @@ static void attach_events(struct model *m)
 	build_lifetimes(m); /* include audit-only processes */
 }
 
+/* ---- sessions without proc connector or snapshot (issue 30: imported auditd logs) ------
+ * Lifetimes come from audit alone: a successful clone/clone3/fork/vfork that is not a
+ * thread (CLONE_THREAD in clone's a0) starts the lifetime of the pid it returned, its caller
+ * the parent (the child's own ppid wins when it names another live process: CLONE_PARENT);
+ * a thread clone adds a thread to the caller; exit_group ends a lifetime (attach_event); an
+ * event of a pid whose lifetime ended starts a new one. A process never seen cloned starts
+ * unknown and gets the lifetime its ppid had at its first event. Processes whose end was not
+ * recorded end, inferred, with their last event. Events go in time order (audit's entry
+ * times), so a child's events that were logged before its parent's clone returned still
+ * meet the clone. */
+
+static bool is_clone(const struct m_event *e)
+{
+	return is_syscall(e, "clone") || is_syscall(e, "clone3") || is_syscall(e, "fork") ||
+	       is_syscall(e, "vfork");
+}
+
+static int cmp_ev_time(const void *a, const void *b)
+{
+	const struct m_event *x = &g_sort->events[*(const int *)a];
+	const struct m_event *y = &g_sort->events[*(const int *)b];
+
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int audit_lifetime(struct model *m, struct pidmap *live, int pid, int ppid)
+{
+	int idx = model_proc_new(m, pid);
+
+	m->procs[idx].start_src = "audit";
+	m->procs[idx].parent_tgid = ppid;
+	model_proc_add_thread(&m->procs[idx], pid);
+	pm_set(live, pid, idx);
+	m->n.audit_only_processes++;
+	return idx;
+}
+
+static void audit_only_clone(struct model *m, struct pidmap *live, const struct m_event *e,
+			     int caller)
+{
+	int child = (int)e->exit, idx = pm_get(live, child);
+	struct m_proc *c;
+
+	if (is_syscall(e, "clone") && (e->a[0] & 0x10000)) { /* CLONE_THREAD */
+		model_proc_add_thread(&m->procs[caller], child);
+		return;
+	}
+	/* the child's events may have come first (same millisecond, logged before the clone
+	 * returned): that lifetime is this child's when it has no start yet */
+	if (idx >= 0 && m->procs[idx].start == MODEL_NO_TIME && m->procs[idx].nevents &&
+	    m->events[m->procs[idx].events[0]].ts >= e->ts - MERGE_SLACK_NS &&
+	    m->procs[idx].parent_src != PSRC_AUDIT_CLONE) {
+		c = &m->procs[idx];
+	} else {
+		if (idx >= 0 && !m->procs[idx].exited) {
+			struct m_proc *old = &m->procs[idx];
+
+			/* the pid came back: the old lifetime ended unseen */
+			old->exited = true;
+			old->exit_src = XSRC_INFERRED;
+			old->exit = old->nevents ? m->events[old->events[old->nevents - 1]].ts : e->ts;
+			m->n.missed_exits++;
+		}
+		idx = audit_lifetime(m, live, child, e->pid);
+		m->n.audit_only_processes--; /* its start is known */
+		c = &m->procs[idx];
+	}
+	c->start = e->ts;
+	c->start_src = "audit-clone";
+	c->parent = caller;
+	c->parent_tgid = e->pid;
+	c->parent_src = PSRC_AUDIT_CLONE;
+}
+
+static void merge_audit_only(struct model *m)
+{
+	struct pidmap live = { 0 };
+	int *order = malloc((m->nevents + 1) * sizeof(int));
+
+	if (!order)
+		abort();
+	for (size_t i = 0; i < m->nevents; i++)
+		order[i] = (int)i;
+	g_sort = m;
+	qsort(order, m->nevents, sizeof(int), cmp_ev_time);
+	g_sort = NULL;
+	for (size_t k = 0; k < m->nevents; k++) {
+		int ei = order[k];
+		struct m_event *e = &m->events[ei];
+		int idx = pm_get(&live, e->pid);
+
+		if (idx >= 0 && m->procs[idx].exited && m->procs[idx].exit != MODEL_NO_TIME &&
+		    e->ts > m->procs[idx].exit + MERGE_SLACK_NS)
+			idx = -1; /* after its exit_group: a new lifetime of a reused pid */
+		if (idx < 0)
+			idx = audit_lifetime(m, &live, e->pid, e->ppid);
+		if (m->procs[idx].start_src && !strcmp(m->procs[idx].start_src, "audit"))
+			m->n.unknown_process_events++;
+		attach_event(m, ei, idx);
+		if (is_clone(e) && ev_ok(e) && e->exit > 0)
+			audit_only_clone(m, &live, e, idx);
+	}
+	free(order);
+	free(live.v);
+	build_lifetimes(m);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct m_proc *p = &m->procs[i];
+		const struct m_event *first = p->nevents ? &m->events[p->events[0]] : NULL;
+		int par;
+
+		/* CLONE_PARENT (runc's nsexec), or never seen cloned: the ppid its events name */
+		if (first && first->ppid > 0 && first->ppid != p->parent_tgid &&
+		    p->parent_src == PSRC_AUDIT_CLONE) {
+			par = merge_find_lifetime(m, first->ppid, first->ts);
+			if (par >= 0 && par != (int)i) {
+				p->parent = par;
+				p->parent_tgid = first->ppid;
+			}
+		} else if (p->parent < 0 && first) {
+			par = merge_find_lifetime(m, first->ppid, first->ts);
+			if (par >= 0 && par != (int)i) {
+				p->parent = par;
+				p->parent_src = PSRC_AUDIT_PPID;
+			}
+			p->parent_tgid = first->ppid;
+		}
+		if (!p->exited && p->nevents) {
+			p->exited = true;
+			p->exit = m->events[p->events[p->nevents - 1]].ts;
+			p->exit_src = XSRC_INFERRED;
+		}
+	}
+}
+
+size_t merge_audit_only_lacks(const struct model *m, const char **v, size_t max)
+{
+	bool clone = false, exec = false, exit_ = false, open = false, close = false;
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nevents; i++) {
+		const struct m_event *e = &m->events[i];
+
+		if (!e->syscall)
+			continue;
+		clone |= is_clone(e);
+		exec |= is_syscall(e, "execve") || is_syscall(e, "execveat");
+		exit_ |= is_syscall(e, "exit_group");
+		open |= is_syscall(e, "open") || is_syscall(e, "openat") ||
+			is_syscall(e, "openat2") || is_syscall(e, "creat");
+		close |= is_syscall(e, "close") || is_syscall(e, "close_range");
+	}
+	if (!clone && k < max)
+		v[k++] = "no clone/fork records: parents from ppid only";
+	if (!exec && k < max)
+		v[k++] = "no execve records: no command lines";
+	if (!exit_ && k < max)
+		v[k++] = "no exit_group records: exits inferred from the last event";
+	if (!open && k < max)
+		v[k++] = "no open records: no file accesses";
+	else if (!close && k < max)
+		v[k++] = "no close records: closes inferred at exit";
+	return k;
+}
+
 static int cmp_exec(const void *a, const void *b)
 {
 	const struct m_exec *x = a, *y = b;
@@ -436,6 +602,9 @@ static void make_keys(struct model *m)
 			mono = p->start - m->clock_offset;
 		if (mono != MODEL_NO_TIME) {
 			snprintf(p->key, sizeof(p->key), "%d@%lld", p->tgid, (long long)mono);
+		} else if (m->audit_only && p->start != MODEL_NO_TIME) {
+			/* no monotonic clock in an audit-only session: the wall start, marked */
+			snprintf(p->key, sizeof(p->key), "%d@w%lld", p->tgid, (long long)p->start);
 		} else {
 			/* start unknown: number the lifetimes of this tgid in order */
 			int n = 1;
@@ -550,8 +719,13 @@ int merge_run(struct model *m)
 	}
 	free(live.v);
 	free(last.v);
-	attach_events(m);
-	fallback_parents(m);
+	m->audit_only = m->npevents == 0 && m->nsnaps == 0 && m->nevents > 0;
+	if (m->audit_only) {
+		merge_audit_only(m);
+	} else {
+		attach_events(m);
+		fallback_parents(m);
+	}
 	for (i = 0; i < m->nprocs; i++) {
 		struct m_proc *p = &m->procs[i];
 

@@ -26,4 +26,8 @@ int merge_run(struct model *m);
 /* The index of the lifetime of tgid alive at wall time ts (-1 none). Valid after merge_run. */
 int merge_find_lifetime(const struct model *m, int tgid, int64_t ts);
 
+/* issue 30: for an audit-only session (m->audit_only), what its records lack for the
+ * rebuild, as up to max static sentences into v; returns how many. */
+size_t merge_audit_only_lacks(const struct model *m, const char **v, size_t max);
+
 #endif

@@ -103,7 +103,8 @@ struct m_exec {
 };
 
 enum m_parent_src { PSRC_NONE = 0, PSRC_FORK, PSRC_SNAPSHOT, PSRC_AUDIT_CLONE, PSRC_AUDIT_PPID };
-enum m_exit_src { XSRC_NONE = 0, XSRC_PROC, XSRC_AUDIT };
+/* XSRC_INFERRED (issue 30, audit-only sessions): no exit recorded; the last event's time */
+enum m_exit_src { XSRC_NONE = 0, XSRC_PROC, XSRC_AUDIT, XSRC_INFERRED };
 enum m_entry { ENTRY_NONE = 0, ENTRY_INIT, ENTRY_EXEC };
 
 struct m_proc {
@@ -230,6 +231,9 @@ struct model {
 	size_t nby_tgid;
 
 	int64_t clock_offset; /* wall ns - monotonic ns, MODEL_NO_TIME unknown */
+	/* issue 30: no proc_events and no snapshot (an imported auditd log): merge rebuilds
+	 * lifetimes from audit alone (set by merge_run) */
+	bool audit_only;
 	/* Where rootfs_run() reads docker's and containerd's state (rootfs fallback, name,
 	 * image); not owned. NULL: not read (model_init's default, the unit tests' hand-made
 	 * sessions). runtime_roots are tried in order, NULL entries skipped. */

@@ -18,7 +18,8 @@ MESON = os.environ.get("MESON", "meson")
 VERSION = os.environ["VERSION"]
 PREFIX = os.environ.get("PREFIX", "/usr/local")
 UNITS = ["lineage-listener.service", "lineage-store.service", "lineage-store-postgresql.service"]
-PAGES = ["man8/lineage-listener.8", "man8/lineage-filter.8", "man1/lineage-query.1"]
+PAGES = ["man8/lineage-listener.8", "man8/lineage-filter.8", "man1/lineage-query.1",
+         "man8/lineage-import.8"]
 failures = []
 
 
@@ -43,6 +44,7 @@ def layout(dest):
                    for d, _, fs in os.walk(root) for f in fs)
     print("installed:\n  " + "\n  ".join(files))
     want = (["bin/lineage-listener", "bin/lineage-filter", "bin/lineage-query",
+             "bin/lineage-import",
              "libexec/lineage-store-init", "share/lineage/lineage.conf.sample",
              "share/lineage/store-gin.sql",
              "share/bash-completion/completions/lineage-query"] +
@@ -52,7 +54,7 @@ def layout(dest):
         check(w in files, f"{w} installed")
     extra = [f for f in files if f not in want]
     check(not extra, f"nothing else installed (tests, benchmarks): {extra}")
-    for prog in ("lineage-listener", "lineage-filter", "lineage-query"):
+    for prog in ("lineage-listener", "lineage-filter", "lineage-query", "lineage-import"):
         p = os.path.join(root, "bin", prog)
         check(os.access(p, os.X_OK), f"{prog} is executable")
         r = subprocess.run([p, "--version"], capture_output=True, text=True)
