@@ -817,7 +817,8 @@ static int open_proc_side(struct listener *l)
 		log_info("enrich: containers from /proc/PID/cgroup only (cgroup v2 id: %s)",
 			 strerror(-es.cgroup2_open));
 	if (!l->opt.no_proc &&
-	    (r = pc_open(l->opt.proc_rcvbuf ? l->opt.proc_rcvbuf : l->opt.rcvbuf, &l->pc)) < 0) {
+	    (r = pc_open_ex(l->opt.proc_rcvbuf ? l->opt.proc_rcvbuf : l->opt.rcvbuf,
+			    l->opt.no_proc_filter, &l->pc)) < 0) {
 		log_err("proc connector: cannot open NETLINK_CONNECTOR/CN_IDX_PROC: %s", strerror(-r));
 		return r;
 	}
@@ -853,6 +854,14 @@ static void session_info(struct listener *l, const struct utsname *un, const cha
 	BSON_APPEND_UTF8(info, "mode", l->opt.multicast ? "multicast" : "unicast");
 	BSON_APPEND_UTF8(info, "version", LISTENER_VERSION);
 	BSON_APPEND_INT32(info, "listener_pid", getpid());
+	if (l->pc) {
+		struct pc_stats ps;
+
+		/* issue 26: the proc connector filtered in the kernel (6.6+), or every type */
+		pc_get_stats(l->pc, &ps);
+		BSON_APPEND_UTF8(info, "proc_filter", ps.kernel_mask ? "kernel: fork,exec,exit,comm"
+								     : "none: kernel before 6.6, every type");
+	}
 	/* what an event without arch/tty/key had (event_doc.h: not repeated per event) */
 	BSON_APPEND_DOCUMENT_BEGIN(info, SCHEMA_F_DEFAULTS, &dflt);
 	BSON_APPEND_UTF8(&dflt, "arch", EVENT_DOC_DEFAULT_ARCH);

@@ -27,6 +27,7 @@
 struct options {
 	const char *uri, *db, *spool_dir, *jsonl;
 	bool multicast, audit_write, no_db, no_proc, verbose;
+	bool no_proc_filter; /* issue 26: every proc connector type (no kernel mask) */
 	bool no_chain; /* issue 21: no evidence chain (to measure its cost) */
 	uint32_t backlog_limit, backlog_wait;
 	int rcvbuf, proc_rcvbuf;

@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 /* One cn_proc datagram is ~100 bytes; the kernel never sends more than a page at once. */
@@ -23,6 +25,7 @@
 struct pc {
 	struct mnl_socket *nl;
 	struct pc_stats st;
+	uint32_t mask; /* event types asked of the kernel (struct pc_proc_input); 0: all */
 	/* per-CPU cn_msg seq, for gap counting */
 	uint32_t last_seq[PC_MAX_CPUS];
 	bool seen[PC_MAX_CPUS];
@@ -36,28 +39,60 @@ struct pc {
 	uint8_t buf[PC_RECV_BATCH][PC_RECV_BUF] __attribute__((aligned(8)));
 };
 
+/* Linux 6.6's struct proc_input (Debian 12's 6.1 headers lack it): the multicast op and
+ * the event types wanted, filtered in the kernel before any message is made. A kernel
+ * before 6.6 ignores a message of this size (it wants exactly the op): pc_open() sends it
+ * only to a 6.6 or later kernel. */
+struct pc_proc_input {
+	uint32_t mcast_op;
+	uint32_t event_type;
+};
+#define PC_EV_FORK 0x00000001u
+#define PC_EV_EXEC 0x00000002u
+#define PC_EV_COMM 0x00000200u
+#define PC_EV_EXIT 0x80000000u
+
+/* Does uname's release say 6.6 or later? */
+static bool kernel_filters(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 6);
+}
+
 static int send_op(struct pc *pc, enum proc_cn_mcast_op op)
 {
-	char buf[NLMSG_SPACE(sizeof(struct cn_msg) + sizeof(uint32_t))] __attribute__((aligned(8)));
+	char buf[NLMSG_SPACE(sizeof(struct cn_msg) + sizeof(struct pc_proc_input))]
+		__attribute__((aligned(8)));
 	struct nlmsghdr *nlh;
 	struct cn_msg *cn;
+	struct pc_proc_input in = { .mcast_op = (uint32_t)op, .event_type = pc->mask };
 	uint32_t v = (uint32_t)op;
+	size_t len = pc->mask ? sizeof(in) : sizeof(v);
 
 	memset(buf, 0, sizeof(buf));
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = NLMSG_DONE;
 	nlh->nlmsg_pid = mnl_socket_get_portid(pc->nl);
-	cn = mnl_nlmsg_put_extra_header(nlh, sizeof(*cn) + sizeof(v));
+	cn = mnl_nlmsg_put_extra_header(nlh, sizeof(*cn) + len);
 	cn->id.idx = CN_IDX_PROC;
 	cn->id.val = CN_VAL_PROC;
-	cn->len = sizeof(v);
-	memcpy(cn->data, &v, sizeof(v));
+	cn->len = (uint16_t)len;
+	memcpy(cn->data, pc->mask ? (const void *)&in : (const void *)&v, len);
 	if (mnl_socket_sendto(pc->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	return 0;
 }
 
 int pc_open(int rcvbuf_bytes, struct pc **ret)
+{
+	return pc_open_ex(rcvbuf_bytes, false, ret);
+}
+
+int pc_open_ex(int rcvbuf_bytes, bool all_types, struct pc **ret)
 {
 	struct pc *pc;
 	socklen_t sl;
@@ -82,6 +117,11 @@ int pc_open(int rcvbuf_bytes, struct pc **ret)
 		r = -errno;
 		goto out_close;
 	}
+	/* only what lineage stores and the filter reads: uid/gid/sid/ptrace/coredump messages
+	 * (a container start sends them by the handful) are not even made */
+	if (!all_types && kernel_filters())
+		pc->mask = PC_EV_FORK | PC_EV_EXEC | PC_EV_EXIT | PC_EV_COMM;
+	pc->st.kernel_mask = pc->mask;
 	r = send_op(pc, PROC_CN_MCAST_LISTEN);
 	if (r < 0)
 		goto out_close;
