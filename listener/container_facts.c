@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "docker_meta.h"
+#include "mounts.h"
 #include "schema.h"
 #include "utf8.h"
 
@@ -134,6 +136,199 @@ static int rootfs_from_bundles(const struct cf_config *cfg, const char *id, char
 	return -ENOENT;
 }
 
+/* --- issue 28: the mount table ---------------------------------------------------------- */
+
+static bool add_mount(struct cf_facts *f, struct cf_mount *m)
+{
+	struct cf_mount *nv;
+
+	if (f->nmounts >= MOUNTS_MAX)
+		return false;
+	nv = realloc(f->mounts, (f->nmounts + 1) * sizeof(*nv));
+	if (!nv)
+		return false;
+	f->mounts = nv;
+	nv[f->nmounts++] = *m;
+	return true;
+}
+
+static void mount_release(struct cf_mount *m)
+{
+	free(m->dest);
+	free(m->source);
+	free(m->fstype);
+	free(m->name);
+	free(m->propagation);
+}
+
+static struct cf_mount *mount_at(struct cf_facts *f, const char *dest)
+{
+	for (size_t i = 0; i < f->nmounts; i++)
+		if (!strcmp(f->mounts[i].dest, dest))
+			return &f->mounts[i];
+	return NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* docker's own record of the mounts it made: authoritative for kind, source and name */
+static void mounts_from_runtime(const char *droot, struct cf_facts *f)
+{
+	struct docker_meta_mount *v = NULL;
+	size_t n = 0;
+
+	if (docker_meta_mounts_read(droot, f->id, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct cf_mount m = { 0 };
+		const char *t = v[i].type ? v[i].type : "bind";
+
+		m.kind = !strcmp(t, "volume") ? "volume" : !strcmp(t, "tmpfs") ? "tmpfs" :
+			 !strcmp(t, "bind") ? "bind" : "special";
+		m.dest = v[i].dest;
+		m.source = strcmp(m.kind, "tmpfs") ? v[i].source : NULL;
+		if (!m.source)
+			free(v[i].source);
+		m.name = v[i].name;
+		m.propagation = v[i].propagation;
+		m.ro = v[i].ro;
+		m.origin = "runtime-config";
+		v[i].dest = v[i].source = v[i].name = v[i].propagation = NULL;
+		if (!add_mount(f, &m))
+			mount_release(&m);
+	}
+	docker_meta_mounts_free(v, n);
+}
+
+/* Filesystems whose files are no host files (a host mount of the same cgroup hierarchy or
+ * tmpfs would otherwise look like a bind source) */
+static bool pseudo_fs(const char *t)
+{
+	static const char *const v[] = { "tmpfs", "devtmpfs", "proc", "sysfs", "cgroup", "cgroup2",
+					 "devpts", "mqueue", "securityfs", "debugfs", "tracefs",
+					 "bpf", "fusectl", "configfs", "pstore", "hugetlbfs" };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (!strcmp(t, v[i]))
+			return true;
+	return false;
+}
+
+/* Every mount of the member's namespace: fills what docker's config lacks (fstype, the
+ * propagation the kernel shows) and adds what the runtime did not record (proc, sys, a mount
+ * made inside a privileged container, another runtime's binds), each bind's host source
+ * found through the host's mountinfo. */
+static void mounts_from_mountinfo(const struct mounts_info *mi, const struct mounts_info *host,
+				  struct cf_facts *f)
+{
+	for (size_t i = 0; i < mi->n; i++) {
+		const struct mounts_line *l = &mi->v[i];
+		struct cf_mount m = { 0 }, *have = mount_at(f, l->point);
+		char *src = NULL;
+
+		if (have) {
+			if (!have->fstype)
+				have->fstype = dup_or_null(l->fstype);
+			if (!have->propagation)
+				have->propagation = dup_or_null(l->propagation);
+			have->ro |= l->ro;
+			continue;
+		}
+		if (!strcmp(l->point, "/"))
+			continue; /* the root: the rootfs entry */
+		if (host && !pseudo_fs(l->fstype) && mounts_host_source(host, l, &src) == 0) {
+			m.kind = "bind";
+			m.source = src;
+		} else {
+			free(src);
+			m.kind = !strcmp(l->fstype, "tmpfs") ? "tmpfs" : "special";
+		}
+		m.dest = strdup(l->point);
+		m.fstype = strdup(l->fstype);
+		m.propagation = strdup(l->propagation);
+		m.ro = l->ro;
+		m.origin = "mountinfo";
+		if (!m.dest || !m.fstype || !add_mount(f, &m))
+			mount_release(&m);
+	}
+}
+
+static void overlay_layers(const char *droot, struct cf_facts *f, char **lowers, size_t n)
+{
+	f->lowers = calloc(n, sizeof(*f->lowers));
+	if (!f->lowers) {
+		for (size_t i = 0; i < n; i++)
+			free(lowers[i]);
+		free(lowers);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		f->lowers[i].dir = lowers[i];
+		(void)docker_meta_layer_of(droot, lowers[i], &f->lowers[i].layer,
+					   &f->lowers[i].cache_id);
+	}
+	f->nlowers = n;
+	free(lowers);
+}
+
+static void lookup_mounts(const struct cf_config *cfg, const char *droot, const char *proot,
+			  struct cf_facts *f)
+{
+	struct mounts_info mi = { 0 }, host = { 0 };
+	bool have_mi = false, have_host = false;
+	char path[256], *text = NULL, **lowers = NULL, *upper = NULL, *base = NULL;
+	size_t len = 0, n = 0;
+
+	(void)cfg;
+	mounts_from_runtime(droot, f);
+	snprintf(path, sizeof(path), "%s/%d/mountinfo", proot, (int)f->pid);
+	if (f->pid > 0 && slurp(path, MOUNTINFO_MAX, &text, &len) == 0)
+		have_mi = mounts_info_parse(text, len, &mi, NULL) == 0;
+	free(text);
+	text = NULL;
+	snprintf(path, sizeof(path), "%s/self/mountinfo", proot);
+	if (have_mi && slurp(path, MOUNTINFO_MAX, &text, &len) == 0)
+		have_host = mounts_info_parse(text, len, &host, NULL) == 0;
+	free(text);
+	if (have_mi)
+		mounts_from_mountinfo(&mi, have_host ? &host : NULL, f);
+
+	if (docker_meta_overlay_dirs(droot, f->id, &upper, &lowers, &n) == 0) {
+		f->overlay_source = "overlay2-lower";
+	} else if (have_mi && asprintf(&base, "%s/overlay2", droot) >= 0 &&
+		   mounts_overlay_dirs(&mi, base, &upper, &lowers, &n) == 0) {
+		/* docker's "l/<short>" links: the layer dir each names, while it exists */
+		for (size_t i = 0; i < n; i++) {
+			char *real = realpath(lowers[i], NULL);
+
+			if (real) {
+				free(lowers[i]);
+				lowers[i] = real;
+			}
+		}
+		f->overlay_source = "mountinfo";
+	}
+	free(base);
+	if (f->overlay_source) {
+		f->upper = upper;
+		overlay_layers(droot, f, lowers, n);
+	}
+	if (f->rootfs) {
+		struct cf_mount m = { .kind = "rootfs", .origin = f->rootfs_source };
+
+		m.dest = strdup("/");
+		m.source = strdup(f->rootfs);
+		m.fstype = f->overlay_source ? strdup("overlay") : NULL;
+		if (!m.dest || !m.source || !add_mount(f, &m))
+			mount_release(&m);
+	}
+	mounts_info_release(&mi);
+	mounts_info_release(&host);
+}
+
 void cf_lookup(const struct cf_config *cfg, const char *id, pid_t pid, struct cf_facts *f)
 {
 	const char *droot = cfg->docker_root ? cfg->docker_root : DOCKER_META_DOCKER_ROOT;
@@ -177,6 +372,7 @@ void cf_lookup(const struct cf_config *cfg, const char *id, pid_t pid, struct cf
 			f->rootfs_source = "mountinfo";
 		free(text);
 	}
+	lookup_mounts(cfg, droot, proot, f);
 }
 
 void cf_facts_release(struct cf_facts *f)
@@ -191,6 +387,16 @@ void cf_facts_release(struct cf_facts *f)
 	free(f->pod_namespace);
 	free(f->k8s_container);
 	free(f->rootfs);
+	for (size_t i = 0; i < f->nmounts; i++)
+		mount_release(&f->mounts[i]);
+	free(f->mounts);
+	free(f->upper);
+	for (size_t i = 0; i < f->nlowers; i++) {
+		free(f->lowers[i].dir);
+		free(f->lowers[i].layer);
+		free(f->lowers[i].cache_id);
+	}
+	free(f->lowers);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -200,6 +406,51 @@ static void put(bson_t *d, const char *key, const char *s)
 		(void)utf8_append(d, key, s, strlen(s));
 	else
 		bson_append_null(d, key, -1);
+}
+
+/* issue 28: mounts [{dest, source, kind, fstype, ro, propagation, name, origin}] and overlay
+ * {upper, lowers: [{dir, layer, cache_id}], source} (no overlay: null) */
+static void put_mounts(bson_t *d, const struct cf_facts *f)
+{
+	bson_t arr, el, ov;
+	char kbuf[16];
+	const char *key;
+
+	BSON_APPEND_ARRAY_BEGIN(d, SCHEMA_F_MOUNTS, &arr);
+	for (size_t i = 0; i < f->nmounts; i++) {
+		const struct cf_mount *m = &f->mounts[i];
+
+		bson_uint32_to_string((uint32_t)i, &key, kbuf, sizeof(kbuf));
+		BSON_APPEND_DOCUMENT_BEGIN(&arr, key, &el);
+		put(&el, SCHEMA_F_MOUNT_DEST, m->dest);
+		put(&el, SCHEMA_F_MOUNT_SOURCE, m->source);
+		put(&el, SCHEMA_F_MOUNT_KIND, m->kind);
+		put(&el, SCHEMA_F_MOUNT_FSTYPE, m->fstype);
+		BSON_APPEND_BOOL(&el, SCHEMA_F_MOUNT_RO, m->ro);
+		put(&el, SCHEMA_F_MOUNT_PROPAGATION, m->propagation);
+		put(&el, SCHEMA_F_MOUNT_NAME, m->name);
+		put(&el, SCHEMA_F_MOUNT_ORIGIN, m->origin);
+		bson_append_document_end(&arr, &el);
+	}
+	bson_append_array_end(d, &arr);
+	if (!f->overlay_source) {
+		bson_append_null(d, SCHEMA_F_OVERLAY, -1);
+		return;
+	}
+	BSON_APPEND_DOCUMENT_BEGIN(d, SCHEMA_F_OVERLAY, &ov);
+	put(&ov, SCHEMA_F_OVERLAY_UPPER, f->upper);
+	BSON_APPEND_ARRAY_BEGIN(&ov, SCHEMA_F_OVERLAY_LOWERS, &arr);
+	for (size_t i = 0; i < f->nlowers; i++) {
+		bson_uint32_to_string((uint32_t)i, &key, kbuf, sizeof(kbuf));
+		BSON_APPEND_DOCUMENT_BEGIN(&arr, key, &el);
+		put(&el, SCHEMA_F_LAYER_DIR, f->lowers[i].dir);
+		put(&el, SCHEMA_F_LAYER, f->lowers[i].layer);
+		put(&el, SCHEMA_F_LAYER_CACHE_ID, f->lowers[i].cache_id);
+		bson_append_document_end(&arr, &el);
+	}
+	bson_append_array_end(&ov, &arr);
+	put(&ov, SCHEMA_F_OVERLAY_SOURCE, f->overlay_source);
+	bson_append_document_end(d, &ov);
 }
 
 int cf_doc(const struct cf_facts *f, const struct doc_meta *m, bson_t *ret)
@@ -219,6 +470,7 @@ int cf_doc(const struct cf_facts *f, const struct doc_meta *m, bson_t *ret)
 	put(ret, SCHEMA_F_POD_NAME, f->pod_name);
 	put(ret, SCHEMA_F_POD_NAMESPACE, f->pod_namespace);
 	put(ret, SCHEMA_F_K8S_CONTAINER, f->k8s_container);
+	put_mounts(ret, f);
 	return 0;
 }
 
