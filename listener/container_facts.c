@@ -22,6 +22,9 @@
 #define QUEUE_MAX 256
 #define MOUNTINFO_MAX (1u << 20)
 #define CGROUP_MAX 8192
+/* the member's mountinfo until "/" is the container's overlay: 20 × 50 ms at most */
+#define MOUNTS_WAIT_TRIES 20
+#define MOUNTS_WAIT_NS 50000000L
 
 struct item {
 	char id[CONTAINER_ID_LEN + 1];
@@ -274,8 +277,38 @@ static void overlay_layers(const char *droot, struct cf_facts *f, char **lowers,
 	free(lowers);
 }
 
+/* Another member of container id: the first pid of its pids (v1) or unified (v2) cgroup,
+ * whose path is the line of /proc/<seen>/cgroup that names the id; 0 none. */
+static pid_t other_member(const char *proot, const char *cgroup_text, const char *id)
+{
+	static const char *const hier[][2] = { { "pids:", "pids" }, { "0::", "" } };
+	const char *root = proot && strcmp(proot, "/proc") ? NULL : "/sys/fs/cgroup";
+	char path[512], *buf = NULL;
+	size_t len = 0;
+	pid_t r = 0;
+
+	if (!cgroup_text || !root)
+		return 0; /* a test's fake /proc has no cgroupfs beside it */
+	for (size_t i = 0; i < 2 && !r; i++) {
+		const char *l = strstr(cgroup_text, hier[i][0]), *e;
+
+		if (!l || !(e = strchr(l, '\n')))
+			continue;
+		l += strlen(hier[i][0]);
+		if ((size_t)(e - l) > 300 || !memmem(l, (size_t)(e - l), id, strlen(id)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%.*s/cgroup.procs", root, hier[i][1],
+			 (int)(e - l), l);
+		if (slurp(path, 4096, &buf, &len) == 0)
+			r = (pid_t)atoi(buf);
+		free(buf);
+		buf = NULL;
+	}
+	return r;
+}
+
 static void lookup_mounts(const struct cf_config *cfg, const char *droot, const char *proot,
-			  struct cf_facts *f)
+			  const char *cgroup_text, struct cf_facts *f)
 {
 	struct mounts_info mi = { 0 }, host = { 0 };
 	bool have_mi = false, have_host = false;
@@ -283,12 +316,42 @@ static void lookup_mounts(const struct cf_config *cfg, const char *droot, const 
 	size_t len = 0, n = 0;
 
 	(void)cfg;
-	mounts_from_runtime(droot, f);
-	snprintf(path, sizeof(path), "%s/%d/mountinfo", proot, (int)f->pid);
-	if (f->pid > 0 && slurp(path, MOUNTINFO_MAX, &text, &len) == 0)
+	/* First sight is often the runtime's init before its pivot_root: its mountinfo is still
+	 * the host's copy, and docker writes HostsPath into config.v2.json only once the
+	 * container started. Wait for the container's own root (an overlay on "/"), bounded. */
+	for (int tries = 0; f->pid > 0 && tries < MOUNTS_WAIT_TRIES; tries++) {
+		char *u = NULL, **lw = NULL;
+		size_t nlw = 0;
+		pid_t other;
+
+		mounts_info_release(&mi);
+		have_mi = false;
+		snprintf(path, sizeof(path), "%s/%d/mountinfo", proot, (int)f->pid);
+		if (tries > 0 && (other = other_member(proot, cgroup_text, f->id)) > 0)
+			snprintf(path, sizeof(path), "%s/%d/mountinfo", proot, (int)other);
+		if (slurp(path, MOUNTINFO_MAX, &text, &len) < 0) {
+			if (tries + 1 < MOUNTS_WAIT_TRIES)
+				nanosleep(&(struct timespec){ .tv_nsec = MOUNTS_WAIT_NS }, NULL);
+			continue; /* gone: another member, if one comes */
+		}
 		have_mi = mounts_info_parse(text, len, &mi, NULL) == 0;
-	free(text);
-	text = NULL;
+		free(text);
+		text = NULL;
+		if (!have_mi || mounts_overlay_dirs(&mi, NULL, &u, &lw, &nlw) != -ENOENT) {
+			free(u);
+			for (size_t i = 0; i < nlw; i++)
+				free(lw[i]);
+			free(lw);
+			break;
+		}
+		if (tries + 1 == MOUNTS_WAIT_TRIES) { /* never pivoted: not the container's table */
+			mounts_info_release(&mi);
+			have_mi = false;
+			break;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = MOUNTS_WAIT_NS }, NULL);
+	}
+	mounts_from_runtime(droot, f);
 	snprintf(path, sizeof(path), "%s/self/mountinfo", proot);
 	if (have_mi && slurp(path, MOUNTINFO_MAX, &text, &len) == 0)
 		have_host = mounts_info_parse(text, len, &host, NULL) == 0;
@@ -334,7 +397,7 @@ void cf_lookup(const struct cf_config *cfg, const char *id, pid_t pid, struct cf
 	const char *droot = cfg->docker_root ? cfg->docker_root : DOCKER_META_DOCKER_ROOT;
 	const char *proot = cfg->proc_root ? cfg->proc_root : "/proc";
 	struct docker_meta_config dc;
-	char path[256], *text = NULL;
+	char path[256], *text = NULL, *cgroup = NULL;
 	size_t len = 0;
 
 	memset(f, 0, sizeof(*f));
@@ -344,7 +407,7 @@ void cf_lookup(const struct cf_config *cfg, const char *id, pid_t pid, struct cf
 	snprintf(path, sizeof(path), "%s/%d/cgroup", proot, (int)pid);
 	if (pid > 0 && slurp(path, CGROUP_MAX, &text, &len) == 0)
 		f->runtime = runtime_of_cgroup(text, id);
-	free(text);
+	cgroup = text; /* kept for lookup_mounts: another member's mountinfo */
 	text = NULL;
 
 	if (docker_meta_config_read(droot, id, &dc) == 0) {
@@ -372,7 +435,8 @@ void cf_lookup(const struct cf_config *cfg, const char *id, pid_t pid, struct cf
 			f->rootfs_source = "mountinfo";
 		free(text);
 	}
-	lookup_mounts(cfg, droot, proot, f);
+	lookup_mounts(cfg, droot, proot, cgroup, f);
+	free(cgroup);
 }
 
 void cf_facts_release(struct cf_facts *f)
