@@ -1,5 +1,6 @@
 /* docker_meta.c — docker/containerd on-disk metadata of a container (see docker_meta.h).
  * Owns only the buffers of the file it is reading. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "path.h"
 
 #define MOUNT_ID_MAX 128
+#define LOWERS_MAX 128 /* overlay lower dirs of one container */
 #define OCI_BUNDLES "io.containerd.runtime.v2.task/moby"
 
 static bool valid_id(const char *id)
@@ -443,4 +445,377 @@ int docker_meta_mountinfo_rootfs(const char *text, size_t len, char **ret_path)
 		line = eol + 1;
 	}
 	return -ENOENT;
+}
+
+/* --- issue 28: mount points, overlay directories, layers -------------------------------- */
+
+void docker_meta_mounts_free(struct docker_meta_mount *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].dest);
+		free(v[i].source);
+		free(v[i].type);
+		free(v[i].name);
+		free(v[i].propagation);
+	}
+	free(v);
+}
+
+/* A copy of the string at it if it is one, fits and holds no NUL; NULL otherwise (and for "") */
+static char *iter_str(const bson_iter_t *it)
+{
+	const char *s;
+	uint32_t n = 0;
+
+	if (!BSON_ITER_HOLDS_UTF8(it))
+		return NULL;
+	s = bson_iter_utf8(it, &n);
+	if (!s || n == 0 || n > DOCKER_META_MAX_STR || strlen(s) != n)
+		return NULL;
+	return strdup(s);
+}
+
+struct mlist {
+	struct docker_meta_mount *v;
+	size_t n;
+	bool nomem;
+};
+
+/* Append a mount, taking the strings (freed on failure or when refused). */
+static void mlist_add(struct mlist *l, char *dest, char *source, const char *type, char *name,
+		      char *prop, bool ro)
+{
+	struct docker_meta_mount *nv;
+	char *clean = NULL, *t = type ? strdup(type) : NULL;
+
+	if (!dest || !path_is_absolute(dest) || path_clean(dest, &clean) < 0 ||
+	    (source && !path_is_absolute(source)) || l->n == DOCKER_META_MAX_MOUNTS ||
+	    (type && !t))
+		goto drop;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].dest, clean))
+			goto drop; /* the first source of a destination wins */
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv) {
+		l->nomem = true;
+		goto drop;
+	}
+	l->v = nv;
+	nv[l->n++] = (struct docker_meta_mount){ .dest = clean, .source = source, .type = t,
+						 .name = name, .propagation = prop, .ro = ro };
+	free(dest);
+	return;
+drop:
+	free(clean);
+	free(t);
+	free(dest);
+	free(source);
+	free(name);
+	free(prop);
+}
+
+static void mounts_from_config(const bson_t *doc, struct mlist *l)
+{
+	static const struct {
+		const char *key, *dest;
+	} files[] = {
+		{ "HostsPath", "/etc/hosts" },
+		{ "ResolvConfPath", "/etc/resolv.conf" },
+		{ "HostnamePath", "/etc/hostname" },
+	};
+	bson_iter_t it, mp, f;
+
+	if (bson_iter_init_find(&it, doc, "MountPoints") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &mp)) {
+		while (bson_iter_next(&mp)) {
+			char *dest = NULL, *src = NULL, *type = NULL, *name = NULL, *prop = NULL;
+			bool ro = false;
+
+			if (!BSON_ITER_HOLDS_DOCUMENT(&mp) || !bson_iter_recurse(&mp, &f))
+				continue;
+			while (bson_iter_next(&f)) {
+				const char *k = bson_iter_key(&f);
+				char **dst = !strcmp(k, "Destination") ? &dest :
+					     !strcmp(k, "Source")	   ? &src :
+					     !strcmp(k, "Type")	   ? &type :
+					     !strcmp(k, "Name")	   ? &name :
+					     !strcmp(k, "Propagation") ? &prop :
+									   NULL;
+
+				if (dst && !*dst)
+					*dst = iter_str(&f);
+				else if (!strcmp(k, "RW") && BSON_ITER_HOLDS_BOOL(&f))
+					ro = !bson_iter_bool(&f);
+			}
+			if (!type) /* docker before 1.13 wrote no Type: a Name means a volume */
+				type = strdup(name ? "volume" : "bind");
+			mlist_add(l, dest, src, type, name, prop, ro);
+			free(type);
+		}
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *src = NULL, *dest = strdup(files[i].dest);
+
+		if (bson_iter_init_find(&it, doc, files[i].key))
+			src = iter_str(&it);
+		if (src && dest)
+			mlist_add(l, dest, src, "bind", NULL, NULL, false);
+		else {
+			free(src);
+			free(dest);
+		}
+	}
+}
+
+/* Does the comma list s hold the word w? */
+static bool has_word(const char *s, const char *w)
+{
+	size_t wl = strlen(w);
+
+	for (const char *p = s; (p = strstr(p, w)); p += wl)
+		if ((p == s || p[-1] == ',') && (p[wl] == '\0' || p[wl] == ','))
+			return true;
+	return false;
+}
+
+static void mounts_from_hostconfig(const bson_t *doc, struct mlist *l)
+{
+	bson_iter_t it, t;
+
+	if (!bson_iter_init_find(&it, doc, "Tmpfs") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+	    !bson_iter_recurse(&it, &t))
+		return;
+	while (bson_iter_next(&t)) {
+		const char *k = bson_iter_key(&t);
+		char *opts = iter_str(&t);
+
+		if (strlen(k) <= DOCKER_META_MAX_STR)
+			mlist_add(l, strdup(k), NULL, "tmpfs", NULL, NULL, opts && has_word(opts, "ro"));
+		free(opts);
+	}
+}
+
+int docker_meta_mounts_parse(const char *config, size_t len, const char *hostconfig,
+			     size_t hlen, struct docker_meta_mount **ret, size_t *ret_n)
+{
+	struct mlist l = { 0 };
+	bson_error_t e;
+	bson_t *doc;
+
+	if (len == 0 || len > DOCKER_META_MAX_JSON)
+		return -EINVAL;
+	doc = bson_new_from_json((const uint8_t *)config, (ssize_t)len, &e);
+	if (!doc)
+		return -EINVAL;
+	mounts_from_config(doc, &l);
+	bson_destroy(doc);
+	if (hostconfig && hlen && hlen <= DOCKER_META_MAX_JSON) {
+		doc = bson_new_from_json((const uint8_t *)hostconfig, (ssize_t)hlen, &e);
+		if (doc) {
+			mounts_from_hostconfig(doc, &l);
+			bson_destroy(doc);
+		}
+	}
+	if (l.nomem) {
+		docker_meta_mounts_free(l.v, l.n);
+		return -ENOMEM;
+	}
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}
+
+int docker_meta_mounts_read(const char *docker_root, const char *id,
+			    struct docker_meta_mount **ret, size_t *ret_n)
+{
+	char *file = NULL, *cfg = NULL, *host = NULL;
+	size_t clen = 0, hlen = 0;
+	int r;
+
+	if (!docker_root || !valid_id(id))
+		return -EINVAL;
+	r = fmt(&file, docker_root, "containers", id, "/config.v2.json");
+	if (r == 0)
+		r = read_file(file, DOCKER_META_MAX_JSON, &cfg, &clen);
+	free(file);
+	file = NULL;
+	if (r < 0)
+		return r;
+	if (fmt(&file, docker_root, "containers", id, "/hostconfig.json") == 0 &&
+	    read_file(file, DOCKER_META_MAX_JSON, &host, &hlen) < 0)
+		host = NULL;
+	free(file);
+	r = docker_meta_mounts_parse(cfg, clen, host, host ? hlen : 0, ret, ret_n);
+	free(cfg);
+	free(host);
+	return r;
+}
+
+/* mount-id of container id (layerdb/mounts/<id>/mount-id), checked */
+static int mount_id_of(const char *docker_root, const char *id, char **ret)
+{
+	char *file = NULL, *mid = NULL;
+	size_t n = 0;
+	int r;
+
+	r = fmt(&file, docker_root, "image/overlay2/layerdb/mounts", id, "/mount-id");
+	if (r == 0)
+		r = read_file(file, MOUNT_ID_MAX, &mid, &n);
+	free(file);
+	if (r == -EFBIG)
+		r = -EINVAL;
+	if (r == 0 && !valid_mount_id(mid, n))
+		r = -EINVAL;
+	if (r < 0) {
+		free(mid);
+		return r;
+	}
+	*ret = mid;
+	return 0;
+}
+
+int docker_meta_overlay_dirs(const char *docker_root, const char *id, char **ret_upper,
+			     char ***ret_lowers, size_t *ret_nlowers)
+{
+	char *mid = NULL, *file = NULL, *text = NULL, *upper = NULL, **v = NULL;
+	size_t n = 0, nv = 0, cap = 0;
+	int r;
+
+	if (!docker_root || !path_is_absolute(docker_root) || !valid_id(id))
+		return -EINVAL;
+	r = mount_id_of(docker_root, id, &mid);
+	if (r == 0)
+		r = fmt(&upper, docker_root, "overlay2", mid, "/diff");
+	if (r == 0)
+		r = fmt(&file, docker_root, "overlay2", mid, "/lower");
+	if (r == 0)
+		r = read_file(file, 1u << 16, &text, &n);
+	if (r == -EFBIG)
+		r = -EINVAL;
+	for (char *p = text, *end = text + n; r == 0 && p < end;) {
+		char *c = memchr(p, ':', (size_t)(end - p)), *e = c ? c : end, *link = NULL;
+		char target[256], **grown;
+		ssize_t tl;
+
+		while (e > p && (e[-1] == '\n' || e[-1] == ' '))
+			e--;
+		*e = '\0';
+		/* "l/<short id>" only: the link dir is docker's, its names [A-Z0-9] */
+		if (strncmp(p, "l/", 2) || !valid_mount_id(p + 2, strlen(p + 2))) {
+			r = -EINVAL;
+			break;
+		}
+		r = fmt(&link, docker_root, "overlay2", p, "");
+		tl = r == 0 ? readlink(link, target, sizeof(target) - 1) : -1;
+		free(link);
+		if (r == 0 && tl < 0)
+			r = -errno;
+		if (r < 0)
+			break;
+		target[tl] = '\0';
+		if (strncmp(target, "../", 3) || tl < 9 || strcmp(target + tl - 5, "/diff") ||
+		    !valid_mount_id(target + 3, (size_t)tl - 8) || nv == LOWERS_MAX) {
+			r = -EINVAL;
+			break;
+		}
+		target[tl - 5] = '\0';
+		if (nv == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			v = grown;
+		}
+		r = fmt(&v[nv], docker_root, "overlay2", target + 3, "/diff");
+		if (r == 0)
+			nv++;
+		p = c ? c + 1 : end;
+	}
+	if (r == 0 && nv == 0)
+		r = -ENOENT;
+	free(text);
+	free(file);
+	free(mid);
+	if (r < 0) {
+		free(upper);
+		for (size_t i = 0; i < nv; i++)
+			free(v[i]);
+		free(v);
+		return r;
+	}
+	*ret_upper = upper;
+	*ret_lowers = v;
+	*ret_nlowers = nv;
+	return 0;
+}
+
+int docker_meta_layer_of(const char *docker_root, const char *lower, char **ret_layer,
+			 char **ret_cache_id)
+{
+	char *base = NULL, *cache = NULL, *layer = NULL;
+	size_t bl, ll = lower ? strlen(lower) : 0, seen = 0;
+	DIR *d;
+	struct dirent *de;
+	int r = -ENOENT;
+
+	if (!docker_root || !lower || fmt(&base, docker_root, "overlay2", "", "") < 0)
+		return -ENOMEM;
+	bl = strlen(base);
+	/* <docker_root>/overlay2/<cache-id>/diff */
+	if (ll <= bl + 5 || strncmp(lower, base, bl) || strcmp(lower + ll - 5, "/diff") ||
+	    !valid_mount_id(lower + bl, ll - bl - 5)) {
+		free(base);
+		return -ENOENT;
+	}
+	cache = strndup(lower + bl, ll - bl - 5);
+	free(base);
+	base = NULL;
+	if (!cache || fmt(&base, docker_root, "image/overlay2/layerdb", "sha256", "") < 0) {
+		free(cache);
+		return -ENOMEM;
+	}
+	d = opendir(base);
+	while (d && (de = readdir(d)) && seen++ < DOCKER_META_MAX_LAYERDB) {
+		char *f = NULL, *txt = NULL;
+		size_t n = 0;
+
+		if (!valid_mount_id(de->d_name, strlen(de->d_name)))
+			continue;
+		if (fmt(&f, base, de->d_name, "cache-id", "") < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (read_file(f, MOUNT_ID_MAX, &txt, &n) == 0 && n == strlen(cache) &&
+		    !memcmp(txt, cache, n)) {
+			free(f);
+			free(txt);
+			txt = NULL;
+			r = fmt(&f, base, de->d_name, "diff", "");
+			if (r == 0 && read_file(f, 128, &txt, &n) == 0 && n > 7 &&
+			    !strncmp(txt, "sha256:", 7) && valid_mount_id(txt + 7, n - 7))
+				layer = txt;
+			else
+				free(txt);
+			free(f);
+			r = layer ? 0 : -ENOENT;
+			break;
+		}
+		free(f);
+		free(txt);
+	}
+	if (d)
+		closedir(d);
+	free(base);
+	if (r < 0) {
+		free(cache);
+		return r;
+	}
+	*ret_layer = layer;
+	if (ret_cache_id)
+		*ret_cache_id = cache;
+	else
+		free(cache);
+	return 0;
 }

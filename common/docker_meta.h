@@ -19,6 +19,9 @@
 #ifndef LINEAGE_DOCKER_META_H
 #define LINEAGE_DOCKER_META_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #define DOCKER_META_MAX_JSON (4u << 20) /* config.v2.json / config.json size limit */
 #define DOCKER_META_MAX_STR 4096        /* name, image, root.path length limit */
 
@@ -68,5 +71,45 @@ void docker_meta_config_release(struct docker_meta_config *c);
  * -ENOENT when "/" is not such an overlay, -EINVAL for a path refused (not absolute, escapes,
  * escaped characters other than the kernel's octal ones). */
 int docker_meta_mountinfo_rootfs(const char *text, size_t len, char **ret_path);
+
+/* --- issue 28: mount points and the overlay's directories ---------------------------------- */
+#define DOCKER_META_MAX_MOUNTS 256
+#define DOCKER_META_MAX_LAYERDB 8192 /* layerdb entries examined to name one layer */
+
+/* One mount docker made for a container: MountPoints of config.v2.json (bind, volume, tmpfs,
+ * with Source, Name, Propagation, RW), docker's own file binds (HostsPath, ResolvConfPath,
+ * HostnamePath: type "bind", dest /etc/hosts, …) and hostconfig.json's Tmpfs. Strings are
+ * NULL when absent; dest is absolute. */
+struct docker_meta_mount {
+	char *dest, *source, *type, *name, *propagation;
+	bool ro;
+};
+
+/* The mounts of a config.v2.json text (len bytes) and, when hostconfig is not NULL, of a
+ * hostconfig.json text (its Tmpfs map); pure, for the fuzz target. *ret (array, caller frees
+ * with docker_meta_mounts_free) and *ret_n. Entries refused (not absolute, too long, NUL) are
+ * skipped. 0, -EINVAL a text is no JSON, -ENOMEM. */
+int docker_meta_mounts_parse(const char *config, size_t len, const char *hostconfig,
+			     size_t hlen, struct docker_meta_mount **ret, size_t *ret_n);
+/* The same from <docker_root>/containers/<id>/{config.v2.json,hostconfig.json} (hostconfig
+ * may be absent). -ENOENT no config.v2.json. */
+int docker_meta_mounts_read(const char *docker_root, const char *id,
+			    struct docker_meta_mount **ret, size_t *ret_n);
+void docker_meta_mounts_free(struct docker_meta_mount *v, size_t n);
+
+/* The overlay2 directories of container id: upper <docker_root>/overlay2/<mount-id>/diff and
+ * the lower dirs of <docker_root>/overlay2/<mount-id>/lower ("l/A:l/B", top first), each
+ * "l/X" link resolved to the layer's diff dir it names (readlink; a target that is not
+ * "../<cache-id>/diff" is refused). Present until the container is removed. *ret_lowers:
+ * array of strings, caller frees each and the array. 0, -ENOENT, -EINVAL, -ENOMEM. */
+int docker_meta_overlay_dirs(const char *docker_root, const char *id, char **ret_upper,
+			     char ***ret_lowers, size_t *ret_nlowers);
+
+/* The layer a lower dir <docker_root>/overlay2/<cache-id>/diff holds: the `diff` file
+ * (sha256:…, the image's RootFS layer id) of the layerdb entry whose cache-id is cache-id.
+ * *ret_cache_id gets cache-id (may be NULL). 0, -ENOENT not an image layer (docker's
+ * "<id>-init" layer, another layout), -ENOMEM. */
+int docker_meta_layer_of(const char *docker_root, const char *lower, char **ret_layer,
+			 char **ret_cache_id);
 
 #endif

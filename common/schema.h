@@ -189,5 +189,32 @@
 #define SCHEMA_F_IMPORT_LAST "last_event"
 #define SCHEMA_F_IMPORT_FORMAT "log_format"
 #define SCHEMA_F_IMPORT_LACKS "import_lacks"
+/* --- issue 28: host paths through the container's mounts ---------------------------------
+ * container_facts (listener, at first sight) and containers (filter, from those facts):
+ * mounts: [{dest, source, kind, fstype, ro, propagation, name, origin}], longest dest wins;
+ * overlay: {upper, lowers: [{dir, layer, cache_id}] top first, source} or null. */
+#define SCHEMA_F_MOUNTS "mounts"
+#define SCHEMA_F_MOUNT_DEST "dest"		/* path in the container */
+#define SCHEMA_F_MOUNT_SOURCE "source"		/* host path; null: none (tmpfs, proc, …) */
+#define SCHEMA_F_MOUNT_KIND "kind"		/* bind | volume | tmpfs | rootfs | special */
+#define SCHEMA_F_MOUNT_FSTYPE "fstype"
+#define SCHEMA_F_MOUNT_RO "ro"
+#define SCHEMA_F_MOUNT_PROPAGATION "propagation"
+#define SCHEMA_F_MOUNT_NAME "name"		/* a volume's name */
+#define SCHEMA_F_MOUNT_ORIGIN "origin"		/* runtime-config | mountinfo | <rootfs source> */
+#define SCHEMA_F_OVERLAY "overlay"
+#define SCHEMA_F_OVERLAY_UPPER "upper"		/* the container's own layer (upperdir) */
+#define SCHEMA_F_OVERLAY_LOWERS "lowers"
+#define SCHEMA_F_OVERLAY_SOURCE "source"	/* overlay2-lower | mountinfo */
+#define SCHEMA_F_LAYER_DIR "dir"		/* a lower layer's diff dir on the host */
+#define SCHEMA_F_LAYER "layer"			/* its layer id, sha256:… (RootFS.Layers) */
+#define SCHEMA_F_LAYER_CACHE_ID "cache_id"	/* docker's overlay2 directory name */
+/* files (filter output): where each access really went */
+#define SCHEMA_F_HOST_PATH "host_path"		/* the real host path (bind/volume: its source;
+						 * overlay: the rootfs join, while it ran) */
+#define SCHEMA_F_HOST_PATH_KIND "host_path_kind" /* bind|volume|tmpfs|special|upper|lower|rootfs */
+#define SCHEMA_F_STORED_PATH "stored_path"	/* overlay: where the file stays (upper dir, or
+						 * the image layer's diff dir) */
+#define SCHEMA_F_MOUNT "mount"			/* the container path of the mount it went through */
 
 #endif

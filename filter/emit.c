@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "emit.h"
+#include "hostpath.h"
 #include "insert_pool.h"
 #include "integrity.h"
 #include "pages.h"
@@ -240,6 +241,7 @@ void emit_container_doc(const struct model *m, size_t i, const bson_oid_t *sessi
 	put_str(d, SCHEMA_F_POD_NAMESPACE, c->facts ? c->facts->pod_namespace : NULL);
 	put_str(d, SCHEMA_F_K8S_CONTAINER, c->facts ? c->facts->k8s_container : NULL);
 	put_str(d, SCHEMA_F_SCOPE, m->scope); /* issue 19: recorded with this scope */
+	hostpath_emit_container(c, d);         /* issue 28: mounts and overlay */
 	put_key(d, "init", m, c->init);
 	put_date(d, "start", c->start);
 	put_date(d, "end", c->end);
@@ -314,6 +316,14 @@ void emit_file_doc(const struct model *m, size_t i, const bson_oid_t *session,
 	put_str(d, "container", p->runtime ? NULL : p->container);
 	put_str(d, "path", f->path);
 	put_str(d, "host_path", f->host_path);
+	/* issue 28: how (filter/hostpath.h) */
+	put_str(d, SCHEMA_F_HOST_PATH_KIND, f->host_kind);
+	if (f->stored_path)
+		put_str(d, SCHEMA_F_STORED_PATH, f->stored_path);
+	if (f->layer)
+		put_str(d, SCHEMA_F_LAYER, f->layer);
+	if (f->mount)
+		put_str(d, SCHEMA_F_MOUNT, f->mount);
 	BSON_APPEND_BOOL(d, "path_resolved", f->path_resolved);
 	put_str(d, "syscall", f->syscall);
 	BSON_APPEND_INT64(d, "fd", f->fd);

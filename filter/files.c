@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "hostpath.h"
 #include "merge.h"
 #include "path.h"
 
@@ -249,6 +250,7 @@ static void do_open(struct model *m, int pi, const struct m_event *e, struct fdt
 	f->origin = -1;
 	f->path = model_strdup(m, abs ? abs : name);
 	f->path_resolved = resolved && abs && path_is_absolute(abs);
+	f->in_root = in_root;
 	if (p->cont >= 0 && !p->runtime) {
 		if (in_root && p->rootfs && abs && path_in_root(p->rootfs, abs, &host) == 0)
 			f->host_path = model_strdup(m, host);
@@ -302,6 +304,7 @@ static int written_entry(struct model *m, int pi, struct fdtab *t, int s,
 	f->proc = pi;
 	f->path = src->path;
 	f->host_path = src->host_path;
+	f->in_root = src->in_root;
 	f->path_resolved = src->path_resolved;
 	f->syscall = src->syscall;
 	f->flags = src->flags;
@@ -750,6 +753,7 @@ int files_run(struct model *m)
 		}
 	}
 	count_per_container(m);
+	hostpath_run(m); /* issue 28: through the container's mounts */
 	for (size_t i = 0; i < m->nprocs; i++)
 		free(inherit[i].v);
 	free(inherit);

@@ -13,7 +13,8 @@
  * inferred) or stay open when it still runs ("running", no time). Failed opens are kept with
  * their error and never paired. Paths are made absolute against the event's cwd (or the
  * directory fd of an *at call when the filter saw that directory opened), cleaned, and mapped
- * to the host through the container rootfs (only after the init's pivot_root).
+ * to the host through the container rootfs (only after the init's pivot_root), then through
+ * the container's recorded mounts (hostpath.h: bind and volume sources, tmpfs, overlay layers).
  *
  * Works on the model only; fills m->files. Call after rootfs_run(). Returns 0. */
 #ifndef LINEAGE_FILTER_FILES_H

@@ -9,6 +9,7 @@
 
 #include "load.h"
 #include "chain_verify.h"
+#include "hostpath.h"
 #include "schema.h"
 #include "segment_read.h"
 #include "store.h"
@@ -330,6 +331,7 @@ int load_container_facts_doc(struct model *m, const bson_t *doc)
 	f.pod_name = get_str(m, doc, SCHEMA_F_POD_NAME);
 	f.pod_namespace = get_str(m, doc, SCHEMA_F_POD_NAMESPACE);
 	f.k8s_container = get_str(m, doc, SCHEMA_F_K8S_CONTAINER);
+	hostpath_facts_doc(m, &f, doc); /* issue 28: mounts and overlay */
 	for (size_t i = 0; i < m->ncfacts && !o; i++)
 		if (strcmp(m->cfacts[i].id, f.id) == 0)
 			o = &m->cfacts[i];
@@ -343,6 +345,7 @@ int load_container_facts_doc(struct model *m, const bson_t *doc)
 	FIRST(runtime); FIRST(name); FIRST(image); FIRST(image_id); FIRST(created);
 	FIRST(pod_name); FIRST(pod_namespace); FIRST(k8s_container);
 #undef FIRST
+	hostpath_facts_merge(o, &f);
 	if (!o->rootfs && f.rootfs) {
 		o->rootfs = f.rootfs;
 		o->rootfs_src = f.rootfs_src;

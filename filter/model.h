@@ -85,9 +85,25 @@ struct m_snap { /* one `snapshot` document */
 	size_t argc;
 };
 
+/* issue 28: one mount of a container's recorded table (schema.h SCHEMA_F_MOUNTS), and one
+ * overlay lower dir; all strings arena-owned */
+struct m_mount {
+	const char *dest, *source, *kind, *fstype, *propagation, *name, *origin;
+	bool ro;
+};
+struct m_layer {
+	const char *dir, *layer, *cache_id;
+};
+
 struct m_cfacts { /* one `container_facts` document (issue 17): what the listener read */
 	const char *id, *runtime, *name, *image, *image_id, *created;
 	const char *rootfs, *rootfs_src, *pod_name, *pod_namespace, *k8s_container;
+	/* issue 28 (filter/hostpath.h): arena arrays, NULL/0 when the listener recorded none */
+	struct m_mount *mounts;
+	size_t nmounts;
+	const char *upper, *overlay_src;
+	struct m_layer *lowers;
+	size_t nlowers;
 };
 
 /* --- derived ----------------------------------------------------------------------------- */
@@ -168,6 +184,10 @@ struct m_file {
 	int proc;
 	const char *path;      /* absolute, cleaned, as the process saw it */
 	const char *host_path; /* through the rootfs, NULL when unknown */
+	/* issue 28 (filter/hostpath.h): how host_path was found (SCHEMA_F_HOST_PATH_KIND), where
+	 * an overlay file stays, the image layer, the container path of the mount; NULL none */
+	const char *host_kind, *stored_path, *layer, *mount;
+	bool in_root;          /* opened after its container's pivot_root (container paths) */
 	bool path_resolved;    /* false: relative to a directory fd the filter does not know */
 	int64_t fd;            /* -1 for failed opens */
 	int64_t open, close;   /* wall ns; close MODEL_NO_TIME when never closed and running */

@@ -8,16 +8,37 @@
  * Sources, in order, for the rootfs: the OCI bundle's config.json root.path (containerd's
  * moby/k8s.io/default namespaces, cri-o/podman's userdata), docker's overlay2 mount-id, the
  * overlay mounted on "/" in the member process's /proc/PID/mountinfo. Name/image/labels:
- * docker's containers/<id>/config.v2.json (common/docker_meta.h: size limits, no symlinks). */
+ * docker's containers/<id>/config.v2.json (common/docker_meta.h: size limits, no symlinks).
+ * Mounts (issue 28): docker's MountPoints and file binds (config.v2.json, hostconfig.json),
+ * then every other mount of the member's mountinfo, its host source found through the
+ * listener's own mountinfo (common/mounts.h); the overlay's upper and lower dirs from
+ * docker's overlay2 `lower` file, else from the mountinfo, each lower named by its layer. */
 #ifndef LINEAGE_CONTAINER_FACTS_H
 #define LINEAGE_CONTAINER_FACTS_H
 
 #include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "container.h"
 #include "doc_common.h"
+
+/* issue 28: one mount of the container (see schema.h SCHEMA_F_MOUNTS) */
+struct cf_mount {
+	char *dest;          /* in the container, absolute */
+	char *source;        /* host path, NULL none (tmpfs, proc, …) */
+	const char *kind;    /* static: "bind", "volume", "tmpfs", "rootfs", "special" */
+	char *fstype, *name, *propagation; /* NULL unknown; name: a volume's */
+	bool ro;
+	const char *origin;  /* static: "runtime-config", "mountinfo" */
+};
+
+/* one overlay lower directory (top first) and the image layer it is */
+struct cf_layer {
+	char *dir, *layer, *cache_id; /* layer "sha256:…" and cache_id NULL when unknown */
+};
 
 struct cf_facts {
 	char id[CONTAINER_ID_LEN + 1];
@@ -27,6 +48,13 @@ struct cf_facts {
 	char *name, *image, *image_id, *created, *pod_name, *pod_namespace, *k8s_container;
 	char *rootfs;
 	const char *rootfs_source; /* static: "oci-config", "overlay-mount", "mountinfo" */
+	/* issue 28: the mount table at first sight, longest destinations resolved by the filter */
+	struct cf_mount *mounts;
+	size_t nmounts;
+	char *upper;               /* overlay upperdir, NULL unknown */
+	struct cf_layer *lowers;
+	size_t nlowers;
+	const char *overlay_source; /* static: "overlay2-lower", "mountinfo", NULL */
 };
 
 struct cf_config {

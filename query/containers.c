@@ -1,8 +1,54 @@
 /* containers.c — `lineage-query containers`: the containers the filter found in one
  * session, with short and full id, name/image when known, times, rootfs, process and file
  * counts. */
+#include <string.h>
+
 #include "query.h"
 #include "store.h"
+
+/* issue 28: "  mount DEST <- SOURCE (kind, ro)" for each mount with a host side or a kind
+ * other than "special" (proc, sys, … are left out), and the overlay's upper dir */
+static void print_mounts(struct qctx *ctx, const bson_t *d)
+{
+	bson_iter_t it, arr, m;
+	char line[9000];
+
+	if (bson_iter_init_find(&it, d, SCHEMA_F_MOUNTS) && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &arr)) {
+		while (bson_iter_next(&arr)) {
+			const char *dest = NULL, *src = NULL, *kind = NULL;
+			bool ro = false;
+
+			if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &m))
+				continue;
+			while (bson_iter_next(&m)) {
+				const char *k = bson_iter_key(&m);
+
+				if (BSON_ITER_HOLDS_UTF8(&m) && !strcmp(k, SCHEMA_F_MOUNT_DEST))
+					dest = bson_iter_utf8(&m, NULL);
+				else if (BSON_ITER_HOLDS_UTF8(&m) && !strcmp(k, SCHEMA_F_MOUNT_SOURCE))
+					src = bson_iter_utf8(&m, NULL);
+				else if (BSON_ITER_HOLDS_UTF8(&m) && !strcmp(k, SCHEMA_F_MOUNT_KIND))
+					kind = bson_iter_utf8(&m, NULL);
+				else if (BSON_ITER_HOLDS_BOOL(&m) && !strcmp(k, SCHEMA_F_MOUNT_RO))
+					ro = bson_iter_bool(&m);
+			}
+			if (!dest || !kind || !strcmp(kind, "special") || !strcmp(kind, "rootfs"))
+				continue;
+			snprintf(line, sizeof(line), "  mount %s <- %s (%s%s)", dest,
+				 src ? src : "no host path", kind, ro ? ", ro" : "");
+			fmt_fit(line, (size_t)ctx->args->width);
+			fprintf(ctx->out, "%s\n", line);
+		}
+	}
+	if (bson_iter_init_find(&it, d, SCHEMA_F_OVERLAY) && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+	    bson_iter_recurse(&it, &m) && bson_iter_find(&m, SCHEMA_F_OVERLAY_UPPER) &&
+	    BSON_ITER_HOLDS_UTF8(&m)) {
+		snprintf(line, sizeof(line), "  upper %s", bson_iter_utf8(&m, NULL));
+		fmt_fit(line, (size_t)ctx->args->width);
+		fprintf(ctx->out, "%s\n", line);
+	}
+}
 
 static int print_container(struct qctx *ctx, const bson_t *d, void *data)
 {
@@ -50,6 +96,7 @@ static int print_container(struct qctx *ctx, const bson_t *d, void *data)
 	snprintf(line, sizeof(line), "  rootfs %s", rootfs ? rootfs : "unknown");
 	fmt_fit(line, (size_t)ctx->args->width);
 	fprintf(ctx->out, "%s\n", line);
+	print_mounts(ctx, d);
 	return 0;
 }
 

@@ -64,6 +64,25 @@ static int add_unique(struct fstate *s, const char *path, const char *host, bool
 	return nu->path ? 0 : -ENOMEM;
 }
 
+/* issue 28: the host path when it is not the rootfs join (a bind or volume source, a tmpfs
+ * with none), and where an overlay file stays */
+static void host_line(struct qctx *ctx, const bson_t *d)
+{
+	const char *kind = doc_str(d, SCHEMA_F_HOST_PATH_KIND), *h = doc_str(d, SCHEMA_F_HOST_PATH);
+	const char *stored = doc_str(d, SCHEMA_F_STORED_PATH), *layer = doc_str(d, SCHEMA_F_LAYER);
+	char line[8400];
+
+	if (!kind || !strcmp(kind, "host") || !strcmp(kind, "rootfs"))
+		return;
+	if (!strcmp(kind, "upper") || !strcmp(kind, "lower"))
+		snprintf(line, sizeof(line), "    %s %s%s%s", kind, stored ? stored : "?",
+			 layer ? " layer " : "", layer ? layer : "");
+	else
+		snprintf(line, sizeof(line), "    %s %s", kind, h ? h : "(no host path)");
+	fmt_fit(line, (size_t)ctx->args->width);
+	fprintf(ctx->out, "%s\n", line);
+}
+
 static int one_file(struct qctx *ctx, const bson_t *d, void *data)
 {
 	const struct qargs *a = ctx->args;
@@ -117,6 +136,7 @@ static int one_file(struct qctx *ctx, const bson_t *d, void *data)
 		 doc_bool(d, "close_inferred") ? " (closed at exit)" : "");
 	fmt_fit(line, (size_t)a->width);
 	fprintf(ctx->out, "%s\n", line);
+	host_line(ctx, d);
 	return 0;
 }
 

@@ -40,6 +40,8 @@ struct pent {
 	int uid_state; /* 0 unknown, 1 matches --uid, -1 does not */
 };
 
+#define HOST_SIDES_MAX 32
+
 struct search {
 	struct qctx *ctx;
 	bson_oid_t session;
@@ -51,6 +53,10 @@ struct search {
 	size_t nphits, capphits;
 	size_t hits;
 	bool header_done;
+	/* issue 28: --path also finds the other side of a mount: the host paths its accesses
+	 * went to (and the path itself), matched in path and host_path */
+	char *sides[HOST_SIDES_MAX];
+	size_t nsides;
 };
 
 static size_t strhash(const char *s)
@@ -381,7 +387,8 @@ static void print_hit(struct search *s, struct pent *e, const bson_t *file, cons
 		BSON_APPEND_UTF8(&j, "hit", file ? "file" : "process");
 		if (file) {
 			bson_t fd;
-			static const char *const keep[] = { "path", "host_path", "write", "read",
+			static const char *const keep[] = { "path", "host_path", "host_path_kind",
+							    "stored_path", "layer", "write", "read",
 							    "failed", "error", "fd", "open", "close",
 							    "bytes_written", "close_inferred" };
 			bson_iter_t it;
@@ -424,6 +431,13 @@ static void print_hit(struct search *s, struct pent *e, const bson_t *file, cons
 
 			snprintf(what + l, sizeof(what) - l, " (%lld bytes written)",
 				 (long long)doc_int(file, "bytes_written", 0));
+		}
+		{ /* issue 28: where it really went, when that is not the path */
+			const char *h = doc_str(file, SCHEMA_F_HOST_PATH), *p = doc_str(file, "path");
+			size_t l = strlen(what);
+
+			if (h && p && strcmp(h, p))
+				snprintf(what + l, sizeof(what) - l, " [host %s]", h);
 		}
 	} else {
 		ts = doc_date(e->doc, "start");
@@ -469,6 +483,14 @@ static bool in_time(const struct qargs *a, int64_t from, int64_t to)
 	return true;
 }
 
+static bool is_side(const struct search *s, const char *p)
+{
+	for (size_t i = 0; p && i < s->nsides; i++)
+		if (!strcmp(s->sides[i], p))
+			return true;
+	return false;
+}
+
 static int file_hit(struct qctx *ctx, const bson_t *d, void *data)
 {
 	struct search *s = data;
@@ -478,7 +500,8 @@ static int file_hit(struct qctx *ctx, const bson_t *d, void *data)
 	struct pent *e;
 
 	if (!raw_path_wanted(doc_str(d, SCHEMA_F_PATH), a) && !(!a->path && !a->path_prefix &&
-								 !a->path_glob))
+								 !a->path_glob) &&
+	    !is_side(s, doc_str(d, SCHEMA_F_PATH)) && !is_side(s, doc_str(d, SCHEMA_F_HOST_PATH)))
 		return 0;
 	if (!raw_container_match(doc_str(d, SCHEMA_F_CONTAINER), a->container))
 		return 0;
@@ -962,6 +985,71 @@ static int files_by_index(struct search *s, const bson_t *base)
 	return r;
 }
 
+static int side_take(struct qctx *ctx, const bson_t *d, void *data)
+{
+	struct search *s = data;
+	const char *h = doc_str(d, SCHEMA_F_HOST_PATH);
+
+	(void)ctx;
+	if (h && !is_side(s, h) && s->nsides < HOST_SIDES_MAX) {
+		char *c = strdup(h);
+
+		if (!c)
+			return -ENOMEM;
+		s->sides[s->nsides++] = c;
+	}
+	return 0;
+}
+
+/* issue 28: the exact path's host paths (a bind source, the merged path), then the query
+ * {$or: [{path: P}, {path: {$in: sides}}, {host_path: {$in: sides}}]}: a container's access
+ * and a host process's access of the same file, whichever name was given. */
+static int path_sides(struct search *s, bson_t *q)
+{
+	const char *p = s->ctx->args->path;
+	bson_t pq = BSON_INITIALIZER, arr, el, in;
+	char ik[16];
+	const char *ikp;
+	int r;
+
+	s->sides[0] = strdup(p);
+	if (!s->sides[0])
+		return -ENOMEM;
+	s->nsides = 1;
+	BSON_APPEND_UTF8(&pq, SCHEMA_F_PATH, p);
+	r = q_each(s->ctx, s->files, &pq, NULL, side_take, s);
+	bson_destroy(&pq);
+	if (r < 0)
+		return r;
+	BSON_APPEND_ARRAY_BEGIN(q, "$or", &arr);
+	for (int k = 0; k < 2; k++) {
+		bson_uint32_to_string((uint32_t)k, &ikp, ik, sizeof(ik));
+		BSON_APPEND_DOCUMENT_BEGIN(&arr, ikp, &el);
+		BSON_APPEND_DOCUMENT_BEGIN(&el, k ? SCHEMA_F_HOST_PATH : SCHEMA_F_PATH, &in);
+		{
+			bson_t v;
+
+			BSON_APPEND_ARRAY_BEGIN(&in, "$in", &v);
+			for (size_t i = 0; i < s->nsides; i++) {
+				bson_uint32_to_string((uint32_t)i, &ikp, ik, sizeof(ik));
+				BSON_APPEND_UTF8(&v, ikp, s->sides[i]);
+			}
+			bson_append_array_end(&in, &v);
+		}
+		bson_append_document_end(&el, &in);
+		bson_append_document_end(&arr, &el);
+	}
+	bson_append_array_end(q, &arr);
+	return 0;
+}
+
+static void sides_free(struct search *s)
+{
+	for (size_t i = 0; i < s->nsides; i++)
+		free(s->sides[i]);
+	s->nsides = 0;
+}
+
 static int search_session(struct search *s)
 {
 	struct qctx *ctx = s->ctx;
@@ -985,7 +1073,12 @@ static int search_session(struct search *s)
 		BSON_APPEND_UTF8(&q, SCHEMA_F_CONTAINER, a->container);
 	if (files) {
 		if (a->path)
-			BSON_APPEND_UTF8(&q, SCHEMA_F_PATH, a->path);
+			r = path_sides(s, &q);
+		if (r < 0) {
+			bson_destroy(&q);
+			sides_free(s);
+			return r;
+		}
 		if (a->written)
 			BSON_APPEND_BOOL(&q, "write", true);
 		r = a->path || !(a->path_prefix || a->path_glob) ? 1 : files_by_index(s, &q);
@@ -1002,6 +1095,7 @@ static int search_session(struct search *s)
 		s->nphits = 0;
 	}
 	bson_destroy(&q);
+	sides_free(s);
 	cache_free(s);
 	pidx_free(s->pidx);
 	s->pidx = NULL;

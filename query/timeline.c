@@ -167,8 +167,23 @@ static int from_file(struct qctx *ctx, const bson_t *d, void *data)
 			 from ? from : "?");
 		r = add(c, doc_date(d, "open"), TK_OPEN, pid, "inherited", det, proc);
 	} else {
-		snprintf(det, sizeof(det), "%s fd %lld", path, (long long)fd);
+		/* issue 28: the host path where it is not the rootfs join (bind, volume, tmpfs) */
+		const char *hk = doc_str(d, SCHEMA_F_HOST_PATH_KIND);
+		const char *hp = doc_str(d, SCHEMA_F_HOST_PATH);
+		bool other = hk && (!strcmp(hk, "bind") || !strcmp(hk, "volume") ||
+				    !strcmp(hk, "tmpfs") || !strcmp(hk, "special"));
+
+		snprintf(det, sizeof(det), "%s fd %lld%s%s%s%s", path, (long long)fd,
+			 other ? " (" : "", other ? hk : "", other ? " " : "",
+			 other ? (hp ? hp : "no host path)") : "");
+		if (other && hp)
+			snprintf(det + strlen(det), sizeof(det) - strlen(det), ")");
 		r = add(c, doc_date(d, "open"), TK_OPEN, pid, w ? "write-open" : "open", det, proc);
+		if (r == 0 && c->n > before && other) {
+			BSON_APPEND_UTF8(lastev(c)->json, SCHEMA_F_HOST_PATH_KIND, hk);
+			if (hp)
+				BSON_APPEND_UTF8(lastev(c)->json, SCHEMA_F_HOST_PATH, hp);
+		}
 	}
 	if (r == 0 && c->n > before) {
 		BSON_APPEND_UTF8(lastev(c)->json, "path", path);
