@@ -11,6 +11,7 @@
 Ground truth comes from `docker inspect` taken while each container exists, never from the
 listener's or filter's output. Checked with pymongo."""
 import json
+from segments import Raw
 import os
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def checks(f):
         if k not in f:
             continue
         want = f[k]
-        docs = list(d.container_facts.find({"session": sid, "container": want["id"]}))
+        docs = list(Raw(d).container_facts.find({"session": sid, "container": want["id"]}))
         check(len(docs) == 1, f"{k}: one container_facts document ({len(docs)})")
         if not docs:
             continue

@@ -11,6 +11,7 @@ are checked. Scenario (times in ms after T0, written the way the listener stores
 Also: re-running replaces (same counts), --last, exit codes 1, 2, 3.
 """
 import datetime
+from segments import Raw
 import os
 import subprocess
 import sys
@@ -94,9 +95,9 @@ def main():
         ev(36, 99, "openat", exit=-13, success=False, a0=-100, flags=["O_RDONLY"],
            paths=[{"name": "/root/x", "nametype": "NORMAL"}]),
     ]
-    db.proc_events.insert_many(procs)
-    db.events.insert_many(events)
-    db.snapshot.insert_many([{"session": sid, "host": "h1", "pid": 1, "tgid": 1, "ppid": 0,
+    Raw(db).proc_events.insert_many(procs)
+    Raw(db).events.insert_many(events)
+    Raw(db).snapshot.insert_many([{"session": sid, "host": "h1", "pid": 1, "tgid": 1, "ppid": 0,
                               "threads": 1, "start_ticks": 100, "exe": "/sbin/init",
                               "argv": ["init"], "container": None}])
 

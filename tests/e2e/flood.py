@@ -11,6 +11,7 @@ The bound: the RSS measured once recording started (libmongoc, snapshot, caches:
   libmongoc/spool buffers and malloc's per-thread arenas.
 Without the queue bound the flood (tens of thousands of documents) would exceed it."""
 import os
+from segments import Raw
 import re
 import stat
 import subprocess
@@ -119,7 +120,7 @@ c = s.get("counters", {}) if s else {}
 print(f"counters: {c}")
 seqs = []
 for coll in ("events", "proc_events", "snapshot"):
-    seqs += [x["seq"] for x in d[coll].find({}, {"seq": 1}, batch_size=10000)]
+    seqs += [x["seq"] for x in Raw(d)[coll].find({}, {"seq": 1})]
 useqs = set(seqs)
 check(len(useqs) == len(seqs), "no document twice")
 expect = max(useqs) - c.get("doc_errors", 0) - c.get("submit_failed", 0) if useqs else -1

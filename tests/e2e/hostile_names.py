@@ -5,6 +5,7 @@ and inside a container. Valid UTF-8 must be stored as is; other bytes as U+FFFD 
 `<field>_hex` (notes.md "Strings"), which must decode to the exact bytes; a limit that applies
 must say so (`argv_truncated`), never cut silently."""
 import os
+from segments import Raw
 import shutil
 import subprocess
 import time
@@ -95,7 +96,7 @@ print(log[-2000:])
 check(rc == 0, f"listener exited 0 (got {rc})")
 
 d = db(DB)
-ev = d.events
+ev = Raw(d).events
 s = d.sessions.find_one()
 counters = s.get("counters", {}) if s else {}
 check(counters.get("doc_errors", 0) == 0, f"no document build errors ({counters.get('doc_errors')})")
@@ -143,7 +144,7 @@ if e:
     check(got == fits, f"all 4000 arguments exact ({len(got)} kept)")
     check(not e.get("argv_truncated") and not e.get("truncated"), "no truncation flag")
 for pid, want in ((pmany.pid, many), (pfits.pid, fits)):
-    pe = d.proc_events.find_one({"what": "exec", "pid": pid})
+    pe = Raw(d).proc_events.find_one({"what": "exec", "pid": pid})
     # argv null: /proc showed no cmdline (a zombie by then): unread, not truncated
     if pe and not pe.get("gone") and pe.get("argv") is not None:
         n = len(pe["argv"])

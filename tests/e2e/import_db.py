@@ -7,6 +7,7 @@ newest first is read oldest first (no event cut, argv whole) from gzip; the sess
 (stdin):LINE; the filter's tree by argv and parent argv; exit codes 1 (usage) and 3 (a file
 that cannot be read)."""
 import os
+from segments import Raw
 import subprocess
 import sys
 

@@ -3,6 +3,7 @@
 id, never records itself, runs every thread at its --priority-boost, closes its session with counters, exits 0 on SIGTERM, and leaves
 the kernel's audit configuration exactly as it found it."""
 import os
+from segments import Raw
 import time
 
 from lib import Listener, audit_config, check, db, docker, finish, IMAGE
@@ -58,7 +59,7 @@ check(counters.get("events", 0) > 0 and counters.get("records", 0) > counters.ge
 check("parse_errors" in counters and "audit_lost" in counters, "session carries parse_errors and audit_lost")
 check(any("-S execve" in r for r in s.get("rules", [])), "installed rules recorded in the session")
 
-ev = d.events
+ev = Raw(d).events
 n_events = ev.count_documents({})
 check(n_events > 0, f"events stored ({n_events})")
 stored = counters.get("stored", 0)
@@ -80,7 +81,7 @@ host_odd = ev.count_documents({"paths.name": odd})
 check(host_odd >= 1, f"host open of a name with a newline recorded ({host_odd})")
 ids = [e["_id"] for e in ev.find({}, {"_id": 1})]
 check(len(ids) == len(set(ids)), "no duplicate _id")
-pe = d.proc_events
+pe = Raw(d).proc_events
 execs = pe.count_documents({"what": "exec", "container": cid})
 check(execs >= 1, f"proc_events exec with the container id ({execs})")
 # Every exec of a container process either read the container id from /proc or says it was
@@ -90,6 +91,6 @@ check(len(cpids) >= 3, f"audit execve events in the container ({len(cpids)})")
 bad = [x for x in pe.find({"what": "exec", "pid": {"$in": list(cpids)}})
        if x.get("container") != cid and not x.get("gone")]
 check(not bad, f"container execs carry the id or gone: true ({bad[:2]})")
-check(d.snapshot.count_documents({}) > 5, "snapshot of running processes stored")
+check(Raw(d).snapshot.count_documents({}) > 5, "snapshot of running processes stored")
 d.client.drop_database(DB)
 finish("listener_audit")

@@ -3,6 +3,7 @@ the listener counts the overruns (ENOBUFS), says so, resyncs from /proc (snapsho
 flagged resync: true) and still exits 0 with the counters in its session; with --no-db
 --jsonl, SIGHUP reopens the output file after it was moved away (logrotate)."""
 import json
+from segments import Raw
 import os
 import signal
 import subprocess
@@ -50,9 +51,9 @@ c = s.get("counters", {}) if s else {}
 print("counters", c)
 check(c.get("proc_enobufs", 0) > 0, f"proc_enobufs counted ({c.get('proc_enobufs')})")
 check(c.get("proc_resyncs", 0) == c.get("proc_enobufs", -1), "one resync per overrun")
-n = d.snapshot.count_documents({"resync": True})
+n = Raw(d).snapshot.count_documents({"resync": True})
 check(n > 0, f"resync snapshot documents stored ({n})")
-check(d.snapshot.count_documents({"resync": True, "pid": sleeper.pid}) >= 1,
+check(Raw(d).snapshot.count_documents({"resync": True, "pid": sleeper.pid}) >= 1,
       f"the process born during the storm (pid {sleeper.pid}) is in a resync snapshot")
 d.client.drop_database(DB)
 

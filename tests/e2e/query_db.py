@@ -12,6 +12,7 @@ search --path/--written/--exe/--container host with chains; events --pid/--path/
 session's default key left out of documents)/--since ISO; --follow of the container and of
 the whole host seeing documents inserted while it runs (latency printed)."""
 import datetime
+from segments import Raw
 import json
 import os
 import signal
@@ -88,9 +89,9 @@ events += [ev(16, 16, "openat", exit=3, fd=3, a0=-100, flags=W, container=CID,
 procs += [exit_(18, 16, 13), exit_(19, 13, 12), exit_(20, 11, 10)]
 events += [ev(36, 99, "openat", exit=-13, success=False, a0=-100, flags=["O_RDONLY"],
               paths=[{"name": "/root/x", "nametype": "NORMAL"}])]
-db.proc_events.insert_many(procs)
-db.events.insert_many(events)
-db.snapshot.insert_one(head({"pid": 1, "tgid": 1, "ppid": 0, "threads": 1, "start_ticks": 100,
+Raw(db).proc_events.insert_many(procs)
+Raw(db).events.insert_many(events)
+Raw(db).snapshot.insert_one(head({"pid": 1, "tgid": 1, "ppid": 0, "threads": 1, "start_ticks": 100,
                              "exe": "/sbin/init", "argv": ["/sbin/init"], "container": None}))
 
 # ---- unfiltered: guidance, then --filter ----
@@ -242,7 +243,7 @@ def live_event(pid, path, container):
     d = head({"ts": now, "serial": 5000 + raw.seq, "syscall": "openat", "success": True, "exit": 3,
               "fd": 3, "pid": pid, "ppid": 12, "uid": 0, "flags": W, "container": container,
               "paths": [{"name": path, "nametype": "CREATE"}]})
-    db.events.insert_one(d)
+    Raw(db).events.insert_one(d)
     return time.time()
 
 

@@ -14,6 +14,7 @@ two real containers and the host; lineage-query answers from that session:
     none: the documents are read instead).
 Prints the follow latency (event time → line read) it measured."""
 import json
+from segments import Raw
 import os
 import shlex
 import signal
@@ -97,7 +98,7 @@ sid = d.sessions.find_one()["_id"]
 t_store = None
 deadline = time.time() + 120
 while time.time() < deadline and t_store is None:
-    if d.events.find_one({"session": sid, "container": cid_a, "paths.name": "/tmp/followed.txt"}):
+    if Raw(d).events.find_one({"session": sid, "container": cid_a, "paths.name": "/tmp/followed.txt"}):
         t_store = time.time()
     else:
         time.sleep(0.05)

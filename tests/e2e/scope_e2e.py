@@ -6,6 +6,7 @@ counted by reason and the scope is in the session document.
 
 usage: scope_e2e.py kind|container|uid|command|pid|path"""
 import os
+from segments import Raw
 import subprocess
 import sys
 import tempfile
@@ -34,12 +35,12 @@ FILE_CALLS = ["open", "openat", "openat2", "creat", "rename", "renameat", "renam
 
 
 def opens(d, path):
-    return d.events.count_documents({"syscall": {"$in": ["open", "openat"]},
+    return Raw(d).events.count_documents({"syscall": {"$in": ["open", "openat"]},
                                      "$or": [{"paths.name": path}, {"paths.abs": path}]})
 
 
 def execs(d, argv, **q):
-    return d.events.count_documents({"syscall": "execve", "argv": argv, **q})
+    return Raw(d).events.count_documents({"syscall": "execve", "argv": argv, **q})
 
 
 def session(d):
@@ -50,13 +51,13 @@ def session(d):
 
 def ancestry_ok(d, pid, what):
     """pid's fork chain in proc_events reaches a process of the snapshot."""
-    snap = {x["tgid"] for x in d.snapshot.find({}, {"tgid": 1})}
+    snap = {x["tgid"] for x in Raw(d).snapshot.find({}, {"tgid": 1})}
     chain = [pid]
     for _ in range(64):
         if pid in snap:
             check(True, f"{what}: ancestry {chain} reaches the snapshot")
             return True
-        f = d.proc_events.find_one({"what": "fork", "child_tgid": pid, "thread": False})
+        f = Raw(d).proc_events.find_one({"what": "fork", "child_tgid": pid, "thread": False})
         if not f:
             break
         pid = f["parent_tgid"]
@@ -96,7 +97,7 @@ def container_run(name, script):
 
 
 def container_init_pid(d, cid, argv0="sh"):
-    e = d.events.find_one({"syscall": "execve", "container": cid, "argv.0": argv0},
+    e = Raw(d).events.find_one({"syscall": "execve", "container": cid, "argv.0": argv0},
                           sort=[("ts", 1)])
     return e["pid"] if e else None
 
@@ -121,18 +122,18 @@ def case_kind():
     check("| scope containers dropped" in L.log(), "the stats line carries the scope's drops")
     check(dropped.get("audit", {}).get("kind", 0) > 0, f"drops by kind counted ({dropped})")
     check(execs(d, ["cat", "/etc/hostname"], container=cid) == 1, "the container's execve recorded")
-    check(d.events.count_documents({"container": cid, "paths.name": "/etc/passwd"}) >= 1,
+    check(Raw(d).events.count_documents({"container": cid, "paths.name": "/etc/passwd"}) >= 1,
           "the container's open of /etc/passwd recorded")
     check(opens(d, hostf) == 0, "the host's opens of the marker are not recorded")
-    check(d.events.count_documents({"syscall": "execve", "argv": ["cat", hostf]}) == 0,
+    check(Raw(d).events.count_documents({"syscall": "execve", "argv": ["cat", hostf]}) == 0,
           "the host's execve of cat is not recorded")
-    check(d.events.count_documents({"container": None, "comm": "python3"}) == 0,
+    check(Raw(d).events.count_documents({"container": None, "comm": "python3"}) == 0,
           "no audit event of the test (a host process)")
     pid = container_init_pid(d, cid)
     check(pid is not None, "container init's execve found")
     if pid:
         ancestry_ok(d, pid, "container init")
-    runtime = d.events.count_documents({"container": None, "comm": {"$regex": "^(runc|containerd-shim)"}})
+    runtime = Raw(d).events.count_documents({"container": None, "comm": {"$regex": "^(runc|containerd-shim)"}})
     check(runtime > 0, f"the runtime's own events (shim, runc) are kept ({runtime})")
     if QUERY:
         out = subprocess.run([QUERY, "--uri", URI, "--db", dbn, "sessions"], capture_output=True,
@@ -158,8 +159,8 @@ def case_kind():
     s = session(d)
     common(d, s, "host")
     check(opens(d, hostf) >= 1, "--scope host: the host's open of the marker recorded")
-    check(d.events.count_documents({"container": cid}) == 0, "--scope host: no audit event of the container")
-    check(d.proc_events.count_documents({"container": cid}) == 0, "--scope host: no proc event of the container")
+    check(Raw(d).events.count_documents({"container": cid}) == 0, "--scope host: no audit event of the container")
+    check(Raw(d).proc_events.count_documents({"container": cid}) == 0, "--scope host: no proc event of the container")
     check(execs(d, ["cat", "/etc/hostname"]) == 0, "--scope host: the container's execve is not recorded")
     d.client.drop_database(dbn)
 
@@ -182,9 +183,9 @@ def case_container():
     check(s["scope"].get("containers") == [name], "scope.containers has the name")
     check(dropped.get("audit", {}).get("container", 0) > 0, f"drops by container counted ({dropped})")
     check(execs(d, ["cat", "/etc/hostname"], container=cid) == 1, "the named container's execve recorded")
-    check(d.events.count_documents({"container": cid}) > 0, "the named container's events are stamped")
-    check(d.events.count_documents({"container": other}) == 0, "no event of the other container")
-    check(d.proc_events.count_documents({"container": other}) == 0, "no proc event of the other container")
+    check(Raw(d).events.count_documents({"container": cid}) > 0, "the named container's events are stamped")
+    check(Raw(d).events.count_documents({"container": other}) == 0, "no event of the other container")
+    check(Raw(d).proc_events.count_documents({"container": other}) == 0, "no proc event of the other container")
     check(opens(d, hostf) == 0, "no host event")
     pid = container_init_pid(d, cid)
     check(pid is not None, "the container's init execve found")
@@ -212,8 +213,8 @@ def case_uid():
     check(any("uid=65534" in r for r in s.get("rules", [])), "the uid is in the kernel's rule")
     check(opens(d, userf) >= 1, "--uid nobody: nobody's open recorded")
     check(opens(d, rootf) == 0, "--uid nobody: root's open not recorded")
-    check(d.events.count_documents({"uid": {"$ne": 65534}}) == 0, "no audit event of another uid")
-    e = d.events.find_one({"syscall": "execve", "argv": ["cat", userf]})
+    check(Raw(d).events.count_documents({"uid": {"$ne": 65534}}) == 0, "no audit event of another uid")
+    e = Raw(d).events.find_one({"syscall": "execve", "argv": ["cat", userf]})
     check(e is not None, "nobody's execve recorded")
     if e:
         ancestry_ok(d, e["pid"], "nobody's cat")
@@ -232,7 +233,7 @@ def case_uid():
           "the excluded uid is a kernel never-rule")
     check(opens(d, userf) == 0, "--exclude-uid nobody: nobody's open not recorded")
     check(opens(d, rootf) >= 1, "--exclude-uid nobody: root's open recorded")
-    check(d.events.count_documents({"uid": 65534}) == 0, "no audit event of uid 65534")
+    check(Raw(d).events.count_documents({"uid": 65534}) == 0, "no audit event of uid 65534")
     d.client.drop_database(dbn)
 
 
@@ -265,8 +266,8 @@ def case_command():
     check(opens(d, m1) >= 1, "the command's child's open recorded")
     check(opens(d, m2) >= 1, "the double-forked (reparented) grandchild's open recorded")
     check(opens(d, m3) == 0, "an unrelated process's open not recorded")
-    check(d.events.count_documents({"comm": "python3"}) == 0, "no event of the test itself")
-    g = d.events.find_one({"syscall": "execve", "argv": ["cat", m2]})
+    check(Raw(d).events.count_documents({"comm": "python3"}) == 0, "no event of the test itself")
+    g = Raw(d).events.find_one({"syscall": "execve", "argv": ["cat", m2]})
     if g:
         ancestry_ok(d, g["pid"], "reparented grandchild")
     check(s.get("ended_at") is not None, "session closed")
@@ -296,9 +297,9 @@ def case_pid():
     check(opens(d, m1) >= 1, "the process's child's open recorded")
     check(opens(d, m2) >= 1, "the reparented grandchild's open recorded")
     check(opens(d, m3) == 0, "an unrelated process's open not recorded")
-    check(d.events.count_documents({"pid": {"$ne": target.pid}, "comm": "python3"}) == 0,
+    check(Raw(d).events.count_documents({"pid": {"$ne": target.pid}, "comm": "python3"}) == 0,
           "no event of the test itself")
-    check(d.proc_events.count_documents({"what": "exit", "tgid": target.pid}) == 1,
+    check(Raw(d).proc_events.count_documents({"what": "exit", "tgid": target.pid}) == 1,
           "the process's exit recorded")
     d.client.drop_database(dbn)
 
@@ -335,12 +336,12 @@ def case_path():
     check(xdir in s["scope"].get("kernel", {}).get("exclude_dirs", []), "scope.kernel.exclude_dirs")
     check(opens(d, xf) == 0, "no open under the excluded directory")
     check(opens(d, kf) >= 1, "the open elsewhere recorded")
-    procs = list(d.events.find({"syscall": {"$in": FILE_CALLS}, "paths.name": {"$regex": "^/proc/"}},
+    procs = list(Raw(d).events.find({"syscall": {"$in": FILE_CALLS}, "paths.name": {"$regex": "^/proc/"}},
                                {"syscall": 1, "paths.name": 1, "comm": 1}).limit(5))
     check(not procs, f"no file event under /proc, host or container ({procs})")
-    check(d.events.count_documents({"syscall": "execve", "paths.name": "/proc/self/exe"}) >= 1,
+    check(Raw(d).events.count_documents({"syscall": "execve", "paths.name": "/proc/self/exe"}) >= 1,
           "an execve of /proc/self/exe (runc) is kept: not a file event")
-    check(d.events.count_documents({"container": cid, "paths.name": "/etc/hostname"}) >= 1,
+    check(Raw(d).events.count_documents({"container": cid, "paths.name": "/etc/hostname"}) >= 1,
           "the container's open of /etc/hostname recorded")
     check(dropped.get("audit", {}).get("path", 0) > 0, f"drops by path counted ({dropped})")
     check(execs(d, ["cat", xf, kf, "/proc/self/status"]) == 1, "the execve itself is kept")
@@ -374,9 +375,9 @@ def case_path():
     s = session(d)
     common(d, s, "path=/etc/hostname")
     check(not any("dir=" in r for r in s.get("rules", [])), "no dir= rule: userspace filters")
-    check(d.events.count_documents({"container": cid, "paths.name": "/etc/hostname"}) >= 1,
+    check(Raw(d).events.count_documents({"container": cid, "paths.name": "/etc/hostname"}) >= 1,
           "the container's /etc/hostname recorded")
-    check(d.events.count_documents({"container": cid, "paths.name": "/etc/passwd"}) == 0,
+    check(Raw(d).events.count_documents({"container": cid, "paths.name": "/etc/passwd"}) == 0,
           "the container's /etc/passwd not recorded")
     check(opens(d, xf) == 0, "the host's open elsewhere not recorded")
     d.client.drop_database(dbn)
