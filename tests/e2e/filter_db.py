@@ -97,9 +97,10 @@ def main():
     ]
     Raw(db).proc_events.insert_many(procs)
     Raw(db).events.insert_many(events)
-    Raw(db).snapshot.insert_many([{"session": sid, "host": "h1", "pid": 1, "tgid": 1, "ppid": 0,
-                              "threads": 1, "start_ticks": 100, "exe": "/sbin/init",
-                              "argv": ["init"], "container": None}])
+    # a segment's documents carry seq (the listener numbers snapshot entries too)
+    Raw(db).snapshot.insert_many([head({"pid": 1, "tgid": 1, "ppid": 0, "threads": 1,
+                                        "start_ticks": 100, "exe": "/sbin/init",
+                                        "argv": ["init"], "container": None})])
 
     rc, o, err = run("--db", DB, "--uri", URI, "--session", str(sid))
     print(o, err, sep="")
