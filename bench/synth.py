@@ -34,6 +34,10 @@ cn_seq, what and the what's fields. SHAPE below says which per-document fields a
 prints one JSON line: {"session": ..., "events": ..., "proc_events": ..., "processes": ...,
 "opens": ..., "generate_s": ..., "docs_per_s": ...}.
 """
+import os as _os
+import sys as _sys
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "tests", "e2e"))
+from segments import SEG_EVENTS, seal  # noqa: E402
 import argparse
 import concurrent.futures
 import datetime
@@ -54,14 +58,12 @@ STEP_NS = 20_000          # 20 µs between consecutive documents
 OPENS = 4                 # opens per worker (3 events each)
 CONCURRENT = 8            # workers alive at once
 INDEXES = [  # as common/store.c store_create_indexes (keep in step: queries rely on them)
-    ("events", "session_pid_ts", ["session", "pid", "ts"]),
-    ("events", "session_container", ["session", "container"]),
-    ("events", "session_seq", ["session", "seq"]),
-    ("events", "session_syscall", ["session", "syscall"]),
-    ("proc_events", "session_pid", ["session", "pid"]),
-    ("proc_events", "session_seq", ["session", "seq"]),
-    ("snapshot", "session_pid", ["session", "pid"]),
-    ("container_facts", "session_container", ["session", "container"]),
+    ("segments", "session_stream_seq", ["session", "stream", "seq_first"]),
+    ("segments", "session_tgids", ["session", "tgids"]),
+    ("segments", "session_containers", ["session", "containers"]),
+    ("segments", "session_syscalls", ["session", "syscalls"]),
+    ("segments", "session_ts", ["session", "ts_first"]),
+    ("segments", "session_link", ["session", "link"]),
     ("sessions", "host_started_at", ["host", "started_at"]),
 ]
 # Which per-document fields the listener writes (listener/doc_common.c, event_doc.c,
@@ -120,7 +122,10 @@ class Gen:
             self.flush(coll)
 
     def _send(self, coll, docs):
-        self.db[coll].insert_many(docs, ordered=False)
+        # issue 33: the raw layer is segments of <= 1024 documents (tests/e2e/segments.py)
+        segs = [seal(self.sid, coll, docs[i:i + SEG_EVENTS])
+                for i in range(0, len(docs), SEG_EVENTS)]
+        self.db.segments.insert_many(segs, ordered=False)
 
     def flush(self, coll=None):
         for c in ([coll] if coll else list(self.buf)):
@@ -330,7 +335,7 @@ def main():
                  "start": T0 - datetime.timedelta(seconds=999), "exe": "/sbin/init",
                  "argv": ["init"], "cwd": "/", "root": "/", "uid": 0, "container": None,
                  "mnt_ns": 4026531841, "pid_ns": 4026531836, "comm": "init"})
-    db.snapshot.insert_one(snap)
+    db.segments.insert_one(seal(sid, "snapshot", [snap]))
     next_pid = [1000]
 
     def alloc(k):

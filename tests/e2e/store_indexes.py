@@ -2,7 +2,7 @@
 every lineage-query subcommand are served by indexes, never by a scan of the shared raw
 collections (issue 15): two synthetic sessions are generated (bench/synth.py), the second is
 filtered and queried, and PostgreSQL's own statistics must show index scans and no sequential
-scan on the tables behind events, proc_events and snapshot. (The filter's per-session output
+scan on the table behind the raw layer (segments, issue 33). (The filter's per-session output
 collections hold only that session: reading one whole is not a scan of other sessions.)
 Skips, successfully, when the store is not the embedded PostgreSQL one (a real MongoDB)."""
 import json
@@ -57,10 +57,10 @@ for (table,) in psql(f"SELECT tablename FROM pg_tables WHERE schemaname = '{DB}'
     base, _, h = table.rpartition("_")
     if base and len(h) == 8 and all(ch in "0123456789abcdef" for ch in h):
         tables[base] = table
-check(all(c in tables for c in ("events", "proc_events", "snapshot")), f"raw tables known ({sorted(tables)})")
+check("segments" in tables, f"the raw layer's table known ({sorted(tables)})")
 gin = psql(f"SELECT tablename, indexname FROM pg_indexes WHERE schemaname = '{DB}' AND indexdef LIKE '%USING gin%'")
 gin_tables = {t for t, _ in gin}
-for c in ("events", "proc_events", "snapshot", "sessions"):
+for c in ("segments", "sessions"):
     check(tables.get(c) in gin_tables, f"{c} has GIN indexes beside FerretDB's")
 
 psql("SELECT pg_stat_reset()")
@@ -97,7 +97,7 @@ for kind in ("processes", "containers", "files", "search", "pages"):
 time.sleep(12)
 stats = {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in psql(
     f"SELECT relname, seq_scan, idx_scan FROM pg_stat_user_tables WHERE schemaname = '{DB}'")}
-for c in ("events", "proc_events", "snapshot"):
+for c in ("segments",):
     seq, idx = stats.get(tables[c], (None, None))
     check(seq == 0 and idx and idx > 0,
           f"{c}: no sequential scan, index scans only (seq_scan {seq}, idx_scan {idx})")
