@@ -1,35 +1,33 @@
-"""chain_verify.py — the evidence chain end to end (issue 21): the real listener records real
-activity into the shared store; pymongo, as an independent client, checks that the bytes it
-reads back are the bytes the links were made of (an own Python implementation of the link
-format: common/chain_format.h), then tampers with the stored session — alters one event,
-deletes one, inserts one, deletes a link — and `lineage-query verify` must name each case and
-exit 5; a clean session verifies ok (exit 0). A listener killed with -9 leaves a session that
-verify reports as truncated (exit 5), and a session whose documents went through the spool
-during an outage of a PRIVATE FerretDB (killed and restarted) verifies ok."""
+"""chain_verify.py — the evidence chain end to end (issues 21, 33): the real listener records
+real activity into the shared store; pymongo, as an independent client, checks that the bytes
+it reads back are the bytes the chain was made of (segments.py: each segment's prev is the
+SHA-256 of the previous segment document, the session's head that of the last), then tampers
+with the stored session's segments — changes a byte of one's data, removes one, inserts one,
+swaps two — and `lineage-query verify` must name the segment in each case and exit 5; a clean
+session verifies ok (exit 0). A listener killed with -9 leaves a session that verify reports
+as truncated (exit 5), and a session whose segments went through the spool during an outage of
+a PRIVATE FerretDB (killed and restarted) verifies ok."""
 import atexit
-import hashlib
 import os
 import signal
 import sys
 import re
 import shutil
-import struct
 import subprocess
 import tempfile
 import time
 
 import bson
-from bson.codec_options import CodecOptions
-from bson.raw_bson import RawBSONDocument
 
+import segments as S
 from lib import (Listener, PrivateFerret, URI, audit_config, audit_restore, check, db, finish,
                  spool_files)
 
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
 FILTER = os.environ.get("FILTER", "build/filter/lineage-filter")
 DB = f"lineage_test_chain_{os.getpid()}"
-RAW = CodecOptions(document_class=RawBSONDocument)
-COLLS = ["events", "proc_events", "snapshot", "container_facts"]  # chain_format.h codes 0..3
+# small segments: a short workload makes many, so that one in the middle can be tampered with
+SEG = ("--segment-events", "32")
 
 # meson's timeout sends SIGTERM: still drop the database (atexit)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -52,62 +50,32 @@ def verify(*args, uri=URI):
     return p.returncode, p.stdout
 
 
-def members(blob):
-    """Decode a link's members: zigzag varint seq delta, collection code, 32-byte digest."""
-    out, pos, prev = [], 0, 0
-    while pos < len(blob):
-        z, shift = 0, 0
-        while True:
-            b = blob[pos]
-            pos += 1
-            z |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        d = (z >> 1) ^ -(z & 1)
-        prev = prev + d
-        out.append((prev, blob[pos], bytes(blob[pos + 1:pos + 33])))
-        pos += 33
-    return out
-
-
-def link_hash(session, link):
-    h = hashlib.sha256()
-    h.update(b"lineage-chain-v1\0" + session.binary + struct.pack("<Q", link["link"]) +
-             bytes(link["prev"]) + bytes([1 if link["final"] else 0]) +
-             struct.pack("<Q", len(link["members"])) + bytes(link["members"]))
-    return h.digest()
-
-
 def independent_check(d, sid):
-    """Recompute the chain in Python from what pymongo reads: every byte must match."""
+    """Recompute the chain in Python from what pymongo reads (segments.py): every segment's
+    prev must be the SHA-256 of the previous one's bytes, the session's head that of the last,
+    and the decoded documents the session's counts."""
     oid = bson.ObjectId(sid)
-    raw = {}
-    for code, coll in enumerate(COLLS):
-        for x in d.get_collection(coll, codec_options=RAW).find({"session": oid}):
-            seq = int(bson.decode(x.raw)["_id"].split(":")[1])
-            raw[seq] = (code, hashlib.sha256(x.raw).digest())
-    links = sorted(d.chain.find({"session": oid}), key=lambda x: x["link"])
-    prev, bad, linked = b"\0" * 32, [], 0
-    for ln in links:
-        if bytes(ln["prev"]) != prev or link_hash(oid, ln) != bytes(ln["hash"]):
-            bad.append(f"link {ln['link']}")
-        prev = bytes(ln["hash"])
-        for seq, code, dig in members(bytes(ln["members"])):
-            linked += 1
-            if raw.get(seq) != (code, dig):
-                bad.append(f"seq {seq}")
+    segs = sorted(S.segments(d, oid, raw=True), key=lambda x: x.get("link", -1))
+    prev, bad, raw = bytes(32), [], {}
+    for i, seg in enumerate(segs):
+        if seg.get("link") != i or bytes(seg["prev"]) != prev:
+            bad.append(f"segment {seg['_id']}")
+        prev = S.digest(seg)
+        for x in S.decode(seg):
+            if x["seq"] in raw:
+                bad.append(f"seq {x['seq']} twice")
+            raw[x["seq"]] = seg["stream"]
     s = d.sessions.find_one({"_id": oid})
     ch = s.get("chain", {})
-    check(not bad, f"Python recomputation: every link and every stored document's bytes match "
-          f"({len(links)} links, {linked} linked, {len(raw)} stored; bad {bad[:5]})")
-    check(linked == len(raw), f"every stored document is linked ({linked} == {len(raw)})")
-    check(ch.get("links") == len(links) and bytes(ch.get("head", b"")) == prev,
-          "the session document carries the final link (links, head)")
-    counts = {c: sum(1 for v in raw.values() if v[0] == i) for i, c in enumerate(COLLS)}
-    check(ch.get("counts") == counts, f"the session's counts per collection ({ch.get('counts')} "
-          f"== {counts})")
-    return raw
+    check(not bad and segs, f"Python recomputation: every segment's link and prev match the bytes "
+          f"pymongo reads ({len(segs)} segments, {len(raw)} documents; bad {bad[:5]})")
+    check(ch.get("version") == 2 and ch.get("links") == len(segs) and
+          bytes(ch.get("head", b"")) == prev,
+          "the session document carries the chain's end (version 2, links, head)")
+    counts = {c: sum(1 for v in raw.values() if v == c) for c in S.STREAMS}
+    check(ch.get("counts") == counts and ch.get("docs") == len(raw),
+          f"the session's counts per stream ({ch.get('counts')} == {counts})")
+    return segs
 
 
 def session_of(listener):
@@ -127,8 +95,8 @@ def replay_spool(spool, uri=URI):
     R.stop()
 
 
-# ---- a clean session, then tampering on it ------------------------------------------------
-L = Listener(DB, "--no-write", "--batch-age", "100")
+# ---- a clean session, then tampering with its segments ----------------------------------
+L = Listener(DB, "--no-write", "--batch-age", "100", *SEG)
 L.start()
 sid = session_of(L)
 workload()
@@ -140,21 +108,30 @@ if d.sessions.find_one({"_id": bson.ObjectId(sid)})["chain"].get("complete") is 
     rc, out = verify(sid)
     check(rc == 5 and f"{sid} pending:" in out, "a session that left a spool at stop is 'pending'")
     replay_spool(L.spool)
-raw = independent_check(d, sid)
+segs = independent_check(d, sid)
+check(len(segs) >= 5, f"the session has segments to tamper with ({len(segs)})")
 rc, out = verify(sid)
 check(rc == 0 and f"{sid} ok:" in out, "a clean session verifies ok, exit 0")
-
-events = d.get_collection("events", codec_options=RAW)
 oid = bson.ObjectId(sid)
-ev = [bson.decode(x.raw) for x in events.find({"session": oid}).limit(50)]
-victim = ev[len(ev) // 2]["_id"]
-orig = events.find_one({"_id": victim})
+raw_segs = d.get_collection("segments", codec_options=S.RAW)
+victim = segs[len(segs) // 2]  # a RawBSONDocument: its exact bytes, for the restore
+vid, vlink = victim["_id"], victim["link"]
 
-# 1. alter one event
-d.events.update_one({"_id": victim}, {"$set": {"exe": "/usr/bin/innocent"}})
+
+def restore(*orig):
+    """The original segment documents back, byte for byte."""
+    d.segments.delete_many({"_id": {"$in": [o["_id"] for o in orig]}})
+    raw_segs.insert_many(list(orig))
+
+
+# 1. a byte of one segment's compressed data
+data = bytearray(bytes(victim["data"]))
+data[len(data) // 2] ^= 0x04
+d.segments.update_one({"_id": vid}, {"$set": {"data": bson.Binary(bytes(data))}})
 rc, out = verify(sid)
-check(rc == 5 and f"altered: _id {victim} (events)" in out and "TAMPERED" in out,
-      f"an altered event is named by its _id ({victim}), exit 5")
+check(rc == 5 and "TAMPERED" in out and
+      f"altered: segment {vid} (link {vlink}): its bytes are not what link {vlink + 1} names" in out,
+      f"a changed byte of a segment is named by the segment's _id ({vid}), exit 5")
 # the filter refuses nothing, but writes the verdict into its output
 fp = subprocess.run([FILTER, "--uri", URI, "--db", DB, "--session", sid, "-q"],
                     capture_output=True, text=True)
@@ -167,8 +144,7 @@ qp = subprocess.run([QUERY, "--uri", URI, "--db", DB, "containers", "--session",
                     capture_output=True, text=True)
 check(qp.returncode == 0 and qp.stderr.count("does not verify (TAMPERED") == 1,
       f"a query on the tampered session's output warns once ({qp.returncode}, {qp.stderr[-300:]!r})")
-d.events.delete_one({"_id": victim})
-events.insert_one(orig)  # the original bytes back
+restore(victim)
 rc, out = verify(sid)
 check(rc == 0, "restored with its original bytes, the session verifies again")
 subprocess.run([FILTER, "--uri", URI, "--db", DB, "--session", sid, "-q"], capture_output=True)
@@ -177,32 +153,40 @@ qp = subprocess.run([QUERY, "--uri", URI, "--db", DB, "containers", "--session",
 check(qp.returncode == 0 and "does not verify" not in qp.stderr,
       f"re-filtered after the restore, the query warns no more ({qp.stderr[-300:]!r})")
 
-# 2. delete one event
-seq = int(victim.split(":")[1])
-d.events.delete_one({"_id": victim})
+# 2. remove one segment
+d.segments.delete_one({"_id": vid})
 rc, out = verify(sid)
-check(rc == 5 and f"removed: seq {seq} (_id {victim})" in out,
-      f"a deleted event is named by its seq ({seq}), exit 5")
-events.insert_one(orig)
+check(rc == 5 and f"removed: the segment of link {vlink} (the chain breaks there)" in out,
+      f"a removed segment is named by its link ({vlink}), exit 5")
+restore(victim)
 
-# 3. insert one event (a copy with an _id and seq of its own, as a forger would)
-fake = dict(bson.decode(orig.raw))
-fake_seq = max(raw) + 7
-fake["_id"], fake["seq"] = f"{sid}:{fake_seq}", bson.int64.Int64(fake_seq)
-fake["argv"] = ["/bin/sh", "-c", "rm -rf /evidence"]
-d.events.insert_one(fake)
+# 3. insert one: the victim's documents, one of them forged, as a segment of its own (a forger
+# cannot make a link: without one, or under the victim's link)
+docs = S.decode(victim)
+fake_seq = max(x["seq"] for s in segs for x in S.decode(s)) + 7
+forged_doc = dict(docs[0], _id=f"{sid}:{fake_seq}", seq=bson.int64.Int64(fake_seq),
+                  argv=["/bin/sh", "-c", "rm -rf /evidence"])
+fake = S.seal(oid, victim["stream"], [forged_doc])
+d.segments.insert_one(fake)
 rc, out = verify(sid)
-check(rc == 5 and f"inserted: seq {fake_seq}" in out, f"an inserted event is named ({fake_seq}), "
-      "exit 5")
-d.events.delete_one({"_id": fake["_id"]})
+check(rc == 5 and f"inserted: segment {fake['_id']} carries no link" in out,
+      f"an inserted segment is named ({fake['_id']}), exit 5")
+d.segments.delete_one({"_id": fake["_id"]})
+fake = S.seal(oid, victim["stream"], [forged_doc], link=vlink, prev=bytes(victim["prev"]))
+d.segments.insert_one(fake)
+rc, out = verify(sid)
+check(rc == 5 and f"claims link {vlink}, which" in out and fake["_id"] in out and vid in out,
+      f"an inserted segment under a held link: both named, exit 5")
+d.segments.delete_one({"_id": fake["_id"]})
 
-# 4. delete a link (its documents lose their proof)
-if d.chain.count_documents({"session": oid}) > 1:
-    ln = d.get_collection("chain", codec_options=RAW).find_one({"session": oid, "link": 0})
-    d.chain.delete_one({"_id": f"{sid}:link:0"})
-    rc, out = verify(sid)
-    check(rc == 5 and "removed: link 0" in out, "a deleted link is named, exit 5")
-    d.get_collection("chain", codec_options=RAW).insert_one(ln)
+# 4. swap two segments (their places in the chain: link and prev exchanged)
+a, b = segs[1], segs[3]
+d.segments.update_one({"_id": a["_id"]}, {"$set": {"link": b["link"], "prev": b["prev"]}})
+d.segments.update_one({"_id": b["_id"]}, {"$set": {"link": a["link"], "prev": a["prev"]}})
+rc, out = verify(sid)
+check(rc == 5 and f"altered: segment {b['_id']} (link {a['link']})" in out,
+      "two swapped segments: the one moved forward is named, exit 5")
+restore(a, b)
 rc, out = verify(sid)
 check(rc == 0 and f"{sid} ok:" in out, "after every restore the session verifies ok again")
 fp = subprocess.run([FILTER, "--uri", URI, "--db", DB, "--session", sid, "-q"],
@@ -212,13 +196,13 @@ check(fp.returncode == 0 and fs.get("status") == "ok", f"the filter records 'ok'
       f"session ({fs})")
 
 # ---- kill -9: a session never closed ------------------------------------------------------
-L2 = Listener(DB, "--no-write", "--batch-age", "100")
+L2 = Listener(DB, "--no-write", "--batch-age", "100", *SEG)
 L2.lock_audit()
 before = audit_config()
 L2.start()
 sid2 = session_of(L2)
 workload()
-time.sleep(2.5)  # a few links stored
+time.sleep(2.5)  # a few segments stored
 rc, out = verify(sid2)
 check(rc == 0 and "recording" in out, "while its listener runs, the session is 'recording', exit 0")
 workload()
@@ -251,7 +235,7 @@ workload(60)
 deadline = time.time() + 10
 while not spool_files(spool) and time.time() < deadline:
     time.sleep(0.1)
-time.sleep(1.5)  # links made during the outage go to the spool too
+time.sleep(1.5)  # segments sealed during the outage go to the spool too
 fdb.start()
 deadline = time.time() + 60
 while spool_files(spool) and time.time() < deadline:
