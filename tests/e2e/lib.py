@@ -333,11 +333,16 @@ class PrivateStore:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def read_spool(spool_dir):
+def read_spool(spool_dir, decode=True):
     """Documents in a spool directory, read independently of spool.c: {collection: [docs]}
-    and the number of torn trailing bytes. Files: <coll>.<16 digits>.bson[.open]."""
+    and the number of torn trailing bytes. Files: <coll>.<16 digits>.bson[.open]. Since issue
+    33 the raw streams are spooled as segment documents (collection `segments`): decode=True
+    gives their documents under their streams (events, proc_events, ...) instead, decoded
+    with segments.py (a segment that does not decode raises); decode=False the segment
+    documents as they are."""
     import re
     import bson
+    import segments
     out, torn = {}, 0
     for name in sorted(os.listdir(spool_dir)):
         m = re.fullmatch(r"([A-Za-z0-9_-]+)\.(\d{16})\.bson(\.open)?", name)
@@ -349,7 +354,11 @@ def read_spool(spool_dir):
             n = struct.unpack_from("<i", data, off)[0]
             if n < 5 or off + n > len(data):
                 break
-            out.setdefault(m.group(1), []).append(bson.decode(data[off:off + n]))
+            doc = bson.decode(data[off:off + n])
+            if decode and m.group(1) == segments.COLL:
+                out.setdefault(doc["stream"], []).extend(segments.decode(doc))
+            else:
+                out.setdefault(m.group(1), []).append(doc)
             off += n
         torn += len(data) - off
     return out, torn

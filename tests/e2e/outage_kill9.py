@@ -9,7 +9,7 @@ the backlog settings stay (only the audit pid is reset). The next listener must 
 delete the dead one's rules, and restore at its own exit the status the first one had saved
 (/run/lineage-listener.audit): the configuration after the second run equals the one before
 the first. lib.audit_restore only cleans up if that fails, so the host is never left dirty."""
-from segments import Raw
+from segments import STREAMS, Raw
 import atexit
 import os
 import re
@@ -104,7 +104,10 @@ d = fdb.client()[DB]
 for coll, docs in first.items():
     # one projected scan (FerretDB/SQLite is very slow at $in and $regex on 10^4 _ids)
     stored = {}
-    for x in Raw(d)[coll].find({}, {"seq": 1, "session": 1}):
+    # raw streams are spooled and stored as segments (read_spool decoded them; Raw decodes
+    # the stored ones); anything else is a plain collection
+    src = Raw(d)[coll] if coll in STREAMS else d[coll]
+    for x in src.find({}, {"seq": 1, "session": 1}):
         if str(x["_id"]).startswith(f"{sid1}:"):
             stored.setdefault(x["_id"], []).append(x)
     missing = [x["_id"] for x in docs if x["_id"] not in stored]
