@@ -8,6 +8,7 @@ import subprocess
 import urllib.parse
 
 import bson
+import segments as S
 from lib import URI, check, db, finish
 
 DB = "lineage_test_root_only"
@@ -17,10 +18,12 @@ pg_dir = os.environ.get("LINEAGE_PG_SOCKET_DIR", "/var/lib/lineage-dev/pg/run")
 check(sock.startswith("/"), f"the store URI is a Unix socket ({URI})")
 
 d = db(DB)
-d.events.drop()
+d.segments.drop()
 sid = bson.ObjectId()
-d.events.insert_many([{"_id": f"{sid}:{i}", "session": sid, "seq": i, "argv": ["secret"]}
-                      for i in range(3)])
+# three segments of one event each: what the listener stores (issue 33)
+d.segments.insert_many([S.seal(sid, "events", [{"_id": f"{sid}:{i}", "session": sid, "seq": i,
+                                                 "syscall": "execve", "argv": ["secret"]}])
+                        for i in range(3)])
 
 PROBE = r'''
 import errno, socket, sys
@@ -54,8 +57,9 @@ st = os.stat(os.path.dirname(sock))
 check(st.st_uid == 0 and (st.st_mode & 0o077) == 0, f"{os.path.dirname(sock)} is root's, 0700 ({oct(st.st_mode)})")
 
 # root: read and delete work
-check(d.events.count_documents({"session": sid}) == 3, "root reads the events")
-check(d.events.delete_one({"_id": f"{sid}:1"}).deleted_count == 1, "root deletes one")
-check(d.events.count_documents({"session": sid}) == 2, "two left")
+check(S.count_raw(d, sid, "events") == 3, "root reads the events (their segments decoded)")
+check(d.segments.delete_one({"_id": f"{sid}:events:1"}).deleted_count == 1,
+      "root deletes a segment")
+check([x["seq"] for x in S.raw_docs(d, sid)] == [0, 2], "two events left")
 d.client.drop_database(DB)
 finish("store-root-only")
