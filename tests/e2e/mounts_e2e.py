@@ -18,6 +18,7 @@ import time
 
 from lib import FILTER, IMAGE, URI, Listener, check, db, docker, finish
 from schema import out
+from segments import Raw
 
 TAG = f"lineage-mnt-{os.getpid()}"
 QUERY = os.environ.get("QUERY", "build/query/lineage-query")
@@ -115,7 +116,7 @@ def checks(f):
     d = db(f["db"])
     check(f["listener_rc"] == 0, f"listener exited 0 ({f['listener_rc']})")
     sid = d.sessions.find_one()["_id"]
-    cf = d.container_facts.find_one({"session": sid, "container": f["id"]})
+    cf = Raw(d).container_facts.find_one({"session": sid, "container": f["id"]})
     check(cf is not None, "a container_facts document")
     mounts = {m["dest"]: m for m in (cf or {}).get("mounts", [])}
     for dest, kind, src in (("/data", "bind", f"{BASE}/src"),
