@@ -315,8 +315,9 @@ class Lineage(Recorder):
                 "stored": last.get("stored", 0) - before.get("stored", 0)}
 
     def spool_left(self):
-        """Documents still in the spool (after the stop): {collection: count}, and the
-        .rejected files the server refused."""
+        """Documents still in the spool (after the stop): {collection: count} (the raw
+        streams' documents, their segments decoded), and the .rejected files the server
+        refused."""
         left = {}
         if os.path.isdir(self.spool):
             docs, _ = lib.read_spool(self.spool)
@@ -354,10 +355,9 @@ class Lineage(Recorder):
                                 d.get("serial")))
             return out
         from bson import ObjectId
+        import segments  # tests/e2e: the raw events are stored as segments (issue 33)
         db = lib.db(self.dbname)
-        cur = db.events.find({"session": ObjectId(self.session)},
-                             {"_id": 0, "uid": 1, "pid": 1, "ppid": 1, "syscall": 1, "ts": 1,
-                              "serial": 1})
+        cur = segments.raw_docs(db, ObjectId(self.session), "events")
         utc = datetime.timezone.utc
         return [(d.get("uid"), d.get("pid"), d.get("ppid"), d.get("syscall"),
                  d["ts"].replace(tzinfo=utc).timestamp() if d.get("ts") else None,
@@ -372,7 +372,8 @@ class Lineage(Recorder):
         s = db.sessions.find_one({"_id": ObjectId(self.session)}) or \
             db.sessions.find_one({"session": ObjectId(self.session)}) or {}
         c = s.get("counters", {})
-        docs = {k: db[k].count_documents({"session": ObjectId(self.session)})
+        import segments
+        docs = {k: sum(int(g["n"]) for g in segments.segments(db, ObjectId(self.session), k))
                 for k in ("events", "proc_events", "snapshot")}
         return {"counters": {k: v for k, v in c.items() if isinstance(v, (int, float))},
                 "docs_stored": docs,

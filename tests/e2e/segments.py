@@ -98,6 +98,21 @@ def segments(db, session=None, stream=None, raw=False, **header):
     return sorted(coll.find(q), key=lambda s: (s["stream"], s["seq_first"]))
 
 
+def prune(cond):
+    """Header conditions that keep every segment which may hold a document matching cond (a
+    filter naming a container or a pid by equality): the segment lists the value, or its list
+    is capped. {} when nothing can be pruned."""
+    out = []
+    c = (cond or {}).get("container", ...)
+    if c is None or isinstance(c, str):
+        out.append({"$or": [{"containers": c}, {"containers_capped": True}]})
+    for k in ("pid", "tgid"):
+        v = (cond or {}).get(k)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            out.append({"$or": [{"tgids": v}, {"tgids_capped": True}]})
+    return {"$and": out} if out else {}
+
+
 def raw_docs(db, session=None, stream=None, filter=None, **equal):
     """The raw documents of session (None: every session of db) and stream (None: every
     stream), decoded from their segments, in seq order (a stream's documents are packed in
@@ -107,7 +122,7 @@ def raw_docs(db, session=None, stream=None, filter=None, **equal):
     cond = dict(filter or {})
     cond.update(equal)
     docs = []
-    for seg in segments(db, session, stream):
+    for seg in segments(db, session, stream, **prune(cond)):
         docs += [x for x in decode(seg) if match(x, cond)]
     docs.sort(key=lambda x: (str(x.get("session")), x.get("seq", 0)))
     return docs
