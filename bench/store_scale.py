@@ -33,8 +33,10 @@ Steps, per store (--stores, default pg,sqlite):
             (pg_stat_user_indexes deltas, GIN indexes named by their field) and the EXPLAIN
             FerretDB returns for the filters lineage sends.
   bytes     bytes per raw event: the BSON size of a sample of the session's documents (the
-            first --bytes-sample in natural order) and, where the server gives it, collStats
-            (storageSize + totalIndexSize) of events + proc_events over their count.
+            first --bytes-sample, decoded from its first segments), its segment documents'
+            bytes per event, and, where the server gives it, collStats (storageSize +
+            totalIndexSize) of `segments` and on pg its table + index bytes, over the raw
+            events the segments hold (issue 33).
 
 Per-step lines first (`<store> <step>: ...`), then, last, the summary of the first store run
 (pg when it ran):
@@ -496,39 +498,49 @@ def explain(db, coll, flt):
 
 
 def bytes_per_event(store, db, dbname, sid, sample):
-    raw = 0
-    n = 0
-    fields = 0
-    for coll in ("events", "proc_events"):
-        for d in db[coll].find({"session": sid}).limit(sample // 2):
+    """Bytes a raw event costs (issue 33: the raw layer is the `segments` collection). The
+    BSON size of the session's documents (the first --bytes-sample, decoded from its first
+    segments) and of its segment documents per event they hold; collStats (storageSize +
+    totalIndexSize) of `segments` and, on pg, its table + index bytes, each over the raw
+    events every segment of the database holds (the sum of their n: the collection's sizes
+    cover every session)."""
+    import segments as seg
+    raw = n = fields = 0
+    for g in db.segments.find({"session": sid}).sort("seq_first", 1):
+        for d in seg.decode(g):
             raw += len(bson.encode(d))
             fields += len(d)
             n += 1
+            if n >= sample:
+                break
+        if n >= sample:
+            break
+    seg_bytes = seg_docs = 0
+    for g in db.get_collection("segments", codec_options=seg.RAW).find({"session": sid}):
+        seg_bytes += len(g.raw)
+        seg_docs += int(g["n"])
+    all_docs = sum(int(g["n"]) for g in db.segments.find({}, {"n": 1}))
     out = {"bson_sample_docs": n, "bson_bytes_per_event": round(raw / n, 1) if n else None,
-           "fields_per_doc": round(fields / n, 1) if n else None}
+           "fields_per_doc": round(fields / n, 1) if n else None,
+           "segment_bytes_per_event": round(seg_bytes / seg_docs, 1) if seg_docs else None,
+           "raw_events_stored": all_docs}
     try:
-        size = count = 0
-        for coll in ("events", "proc_events"):
-            cs = db.command("collStats", coll)
-            size += int(cs.get("storageSize", 0)) + int(cs.get("totalIndexSize", 0))
-            count += int(cs.get("count", 0))
-            out["collstats_" + coll] = {k: cs.get(k) for k in
-                                        ("count", "size", "storageSize", "totalIndexSize",
-                                         "avgObjSize")}
-        if count:
-            out["collstats_bytes_per_event"] = round(size / count, 1)
+        cs = db.command("collStats", "segments")
+        size = int(cs.get("storageSize", 0)) + int(cs.get("totalIndexSize", 0))
+        out["collstats_segments"] = {k: cs.get(k) for k in
+                                     ("count", "size", "storageSize", "totalIndexSize",
+                                      "avgObjSize")}
+        if all_docs:
+            out["collstats_bytes_per_event"] = round(size / all_docs, 1)
     except Exception as e:
         out["collstats_error"] = str(e)[:200]
     if store.pg:
         sizes = pg_table_sizes(dbname)
         if sizes:
             out["pg_sizes"] = sizes
-            tb = sum(sizes[c]["table_bytes"] + sizes[c]["index_bytes"]
-                     for c in ("events", "proc_events") if c in sizes)
-            rows = sum(sizes[c]["rows_estimate"] for c in ("events", "proc_events")
-                       if c in sizes)
-            if rows > 0:
-                out["pg_bytes_per_event"] = round(tb / rows, 1)
+            if "segments" in sizes and all_docs:
+                tb = sizes["segments"]["table_bytes"] + sizes["segments"]["index_bytes"]
+                out["pg_bytes_per_event"] = round(tb / all_docs, 1)
     return out
 
 
@@ -851,11 +863,16 @@ def queries(a, store, db, dbname, sid, info):
     out["container_big"], out["container_tiny"], out["partner"] = big, tiny, partner
     if store.pg:
         out["explain"] = {
-            "events {session, container}": explain(db, "events", {"session": sid,
-                                                                  "container": big}),
-            "events {session, pid}": explain(db, "events", {"session": sid, "pid": 1004}),
-            "proc_events {session}": explain(db, "proc_events", {"session": sid}),
-            "events {_id}": explain(db, "events", {"_id": "%s:5" % s}),
+            # the segment filters lineage sends (issue 33: header fields, common/segment.h)
+            "segments {session, stream, seq}": explain(
+                db, "segments", {"session": sid, "stream": "events", "seq_first": {"$gte": 0}}),
+            "segments {session, containers}": explain(db, "segments", {"session": sid,
+                                                                       "containers": big}),
+            "segments {session, tgids}": explain(db, "segments", {"session": sid,
+                                                                  "tgids": 1004}),
+            "segments {session, ts}": explain(db, "segments", {
+                "session": sid, "ts_first": {"$gte": datetime.datetime(2000, 1, 1)}}),
+            "segments {_id}": explain(db, "segments", {"_id": "%s:events:1" % s}),
         }
         for k, v in out["explain"].items():
             log("%s explain %s: pushdown %s, plan nodes %s" % (store.name, k,
