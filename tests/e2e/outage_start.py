@@ -94,7 +94,8 @@ def segment_bytes(seg):
 def wait_spooled(phase, since, timeout=120):
     """Until the phase's last file and last exec are in the spool (bytes of an event segment
     written since the phase began): the queue is FIFO, so the rest of the phase is there too.
-    Raw BSON strings are searched, nothing decoded."""
+    The spool holds segment documents (issue 33): their events' decompressed bytes are
+    searched for the markers, no document is decoded."""
     markers = [f"{work}/{phase}-{N_FILES - 1}".encode(), f"{phase}-x{N_EXECS - 1}\0".encode()]
     deadline, t0 = time.time() + timeout, time.time()
     while time.time() < deadline:

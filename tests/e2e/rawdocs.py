@@ -1,6 +1,9 @@
 """rawdocs.py — raw documents in the shape the listener writes (_id "<session>:<seq>", seq
 shared by events and proc_events), for tests that make a session by hand instead of
-recording one. Times are ms after the test's own origin (at(ms) gives the date)."""
+recording one. Times are ms after the test's own origin (at(ms) gives the date). Since issue
+33 the store holds them packed in segments: store them with segments.Raw(db).<stream>
+.insert_many (unchained segments, like a --no-chain recording) or segments.insert_session
+(chained, the session document's chain end included)."""
 
 
 class RawSession:
