@@ -237,7 +237,9 @@ matches = match
 def _project(doc, projection):
     if not projection:
         return doc
-    keep = [k for k, v in projection.items() if v]
+    # a dotted path ("paths.name") keeps its whole top-level field: more than MongoDB
+    # returns, never less
+    keep = list(dict.fromkeys(k.split(".")[0] for k, v in projection.items() if v))
     if keep:
         out = {k: doc[k] for k in keep if k in doc}
         if projection.get("_id", 1) and "_id" in doc:
