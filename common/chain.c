@@ -12,10 +12,6 @@
 #include "schema.h"
 #include "segment.h"
 
-/* streams counted in the session document's chain.counts */
-static const char *const streams[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT,
-				       SCHEMA_CONTAINER_FACTS };
-#define NSTREAMS (sizeof(streams) / sizeof(streams[0]))
 
 struct chain {
 	pthread_mutex_t lock;
@@ -23,7 +19,7 @@ struct chain {
 	char session_hex[25];
 	uint64_t link; /* number of the next segment */
 	uint8_t head[CHAINFMT_DIGEST_LEN]; /* hash of segment link − 1; zeros before link 0 */
-	uint64_t docs, counts[NSTREAMS + 1];
+	uint64_t docs, counts[SEG_NSTREAMS + 1]; /* by seg_stream_index, then any other */
 	bool finished;
 };
 
@@ -48,19 +44,12 @@ void chain_free(struct chain *c)
 	free(c);
 }
 
-static size_t stream_index(const char *s)
-{
-	for (size_t i = 0; i < NSTREAMS; i++)
-		if (!strcmp(streams[i], s))
-			return i;
-	return NSTREAMS;
-}
-
 int chain_seal(struct chain *c, struct seg_builder *b, void *zctx, bson_t **ret_doc)
 {
 	struct seg_link link;
 	uint8_t hash[CHAINFMT_DIGEST_LEN];
-	size_t n = seg_builder_count(b), si = stream_index(seg_builder_stream(b));
+	int code = seg_stream_index(seg_builder_stream(b));
+	size_t n = seg_builder_count(b), si = code < 0 ? SEG_NSTREAMS : (size_t)code;
 	bson_t *d = NULL;
 	int r;
 
@@ -111,8 +100,8 @@ void chain_append_info(struct chain *c, bson_t *doc, bool complete)
 				   sizeof(c->head));
 		BSON_APPEND_INT64(&sub, SCHEMA_F_CHAIN_DOCS, (int64_t)c->docs);
 		BSON_APPEND_DOCUMENT_BEGIN(&sub, SCHEMA_F_CHAIN_COUNTS, &counts);
-		for (size_t i = 0; i < NSTREAMS; i++)
-			BSON_APPEND_INT64(&counts, streams[i], (int64_t)c->counts[i]);
+		for (size_t i = 0; i < SEG_NSTREAMS; i++)
+			BSON_APPEND_INT64(&counts, seg_streams[i], (int64_t)c->counts[i]);
 		bson_append_document_end(&sub, &counts);
 		BSON_APPEND_BOOL(&sub, SCHEMA_F_CHAIN_COMPLETE, complete);
 	}

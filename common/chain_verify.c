@@ -272,27 +272,24 @@ static void summarise(struct chainv *v)
 /* Stream counts against the session document's chain.counts (a closed session). */
 static void check_counts(struct chainv *v)
 {
-	static const char *const streams[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT,
-					       SCHEMA_CONTAINER_FACTS };
-
-	for (size_t c = 0; c < sizeof(streams) / sizeof(streams[0]); c++) {
+	for (size_t c = 0; c < SEG_NSTREAMS; c++) {
 		char path[64];
 		bson_iter_t it, val;
 		int64_t want = -1, have = 0;
 
 		snprintf(path, sizeof(path), "%s.%s.%s", SCHEMA_F_CHAIN, SCHEMA_F_CHAIN_COUNTS,
-			 streams[c]);
+			 seg_streams[c]);
 		if (bson_iter_init(&it, v->session_doc) &&
 		    bson_iter_find_descendant(&it, path, &val) && BSON_ITER_HOLDS_INT(&val))
 			want = bson_iter_as_int64(&val);
 		for (size_t i = 0; i < v->nsegs; i++)
 			if (v->segs[i].header_ok && v->segs[i].link >= 0 &&
-			    !strcmp(v->segs[i].stream, streams[c]))
+			    !strcmp(v->segs[i].stream, seg_streams[c]))
 				have += v->segs[i].n;
 		if (want >= 0 && want != have) {
 			v->rep.link_problems++;
 			finding(v, "altered: the session says %" PRId64 " %s documents, its segments "
-				"hold %" PRId64, want, streams[c], have);
+				"hold %" PRId64, want, seg_streams[c], have);
 		}
 	}
 }

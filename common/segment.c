@@ -13,6 +13,17 @@
 #include "grow.h"
 #include "schema.h"
 
+const char *const seg_streams[SEG_NSTREAMS] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS,
+						 SCHEMA_SNAPSHOT, SCHEMA_CONTAINER_FACTS };
+
+int seg_stream_index(const char *s)
+{
+	for (int i = 0; i < SEG_NSTREAMS; i++)
+		if (s == seg_streams[i] || strcmp(s, seg_streams[i]) == 0)
+			return i;
+	return -1;
+}
+
 struct strset {
 	char *v[SEG_MAX_CONTAINERS > SEG_MAX_SYSCALLS ? SEG_MAX_CONTAINERS : SEG_MAX_SYSCALLS];
 	size_t n, max;
@@ -432,6 +443,39 @@ int seg_unpack(const struct seg_header *h, uint8_t **ret_raw, char *why, size_t 
 {
 	return seg_unpack_raw(h->codec, h->data, h->data_len, h->raw_bytes, h->n, ret_raw, why,
 			      whylen);
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct seg_doc *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+int seg_docs_by_seq(const uint8_t *raw, size_t len, struct seg_doc **ret, size_t *ret_n)
+{
+	size_t n = 0, cap = 0, pos = 0;
+	struct seg_doc *v = NULL;
+	bson_t d;
+
+	while (seg_next(raw, len, &pos, &d) == 1) {
+		bson_iter_t it;
+
+		if (grow_room((void **)&v, sizeof(*v), n, &cap) < 0) {
+			free(v);
+			return -ENOMEM;
+		}
+		v[n].data = bson_get_data(&d);
+		v[n].len = d.len;
+		v[n].seq = bson_iter_init_find(&it, &d, SCHEMA_F_SEQ) && BSON_ITER_HOLDS_INT(&it) ?
+				   bson_iter_as_int64(&it) : 0;
+		n++;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_seq);
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 int seg_next(const uint8_t *raw, size_t len, size_t *pos, bson_t *ret_doc)

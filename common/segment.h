@@ -40,6 +40,13 @@
 #define SEG_MAX_SYSCALLS 64
 #define SEG_ID_MAX 80 /* "<24 hex>:<stream>:<seq>" and NUL */
 
+/* The raw streams, in one place: SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT,
+ * SCHEMA_CONTAINER_FACTS (indexes 0..SEG_NSTREAMS-1, in that order). */
+#define SEG_NSTREAMS 4
+extern const char *const seg_streams[SEG_NSTREAMS];
+/* The index of stream name s in seg_streams, or -1 for a name that is not a raw stream. */
+int seg_stream_index(const char *s);
+
 struct seg_builder;
 
 /* A builder for stream (a static string: SCHEMA_EVENTS, …). *ret owned by the caller:
@@ -104,6 +111,20 @@ int seg_unpack_raw(const char *codec, const uint8_t *data, size_t len, int64_t r
 /* The next document of an unpacked segment (checked by seg_unpack): 1 with *ret_doc
  * initialised statically over raw (valid while raw lives), 0 at the end. */
 int seg_next(const uint8_t *raw, size_t len, size_t *pos, bson_t *ret_doc);
+
+/* Where one document of an unpacked segment is (a bson_t made with bson_init_static points
+ * into itself and must not be copied or sorted: these are the bytes to make one from). */
+struct seg_doc {
+	const uint8_t *data;
+	uint32_t len;
+	int64_t seq;
+};
+
+/* The documents of an unpacked segment (raw[0..len), checked by seg_unpack) in seq order
+ * (a segment holds them in submit order: nearly, not always, seq order). On success *ret is
+ * a malloc'd array of *ret_n entries pointing into raw (valid while raw lives; free() the
+ * array only). 0 or -ENOMEM. */
+int seg_docs_by_seq(const uint8_t *raw, size_t len, struct seg_doc **ret, size_t *ret_n);
 
 /* "<session hex>:<stream>:<seq>" into buf[SEG_ID_MAX]. */
 void seg_make_id(char *buf, const char *session_hex, const char *stream, int64_t seq);

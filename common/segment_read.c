@@ -88,6 +88,21 @@ static int one_segment(struct reader *rd, const bson_t *segdoc)
 			rd->ops->bad(rd->ops->opaque, h.id, why);
 		return 0;
 	}
+	if (rd->q->ordered) {
+		struct seg_doc *v = NULL;
+		size_t n = 0;
+
+		r = seg_docs_by_seq(raw, (size_t)h.raw_bytes, &v, &n);
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			if (!bson_init_static(&doc, v[i].data, v[i].len))
+				continue;
+			rd->st.docs++;
+			r = rd->ops->doc(rd->ops->opaque, h.stream, &doc);
+		}
+		free(v);
+		free(raw);
+		return r < 0 ? r : 0;
+	}
 	while (seg_next(raw, (size_t)h.raw_bytes, &pos, &doc) == 1) {
 		rd->st.docs++;
 		r = rd->ops->doc(rd->ops->opaque, h.stream, &doc);

@@ -24,7 +24,8 @@ struct segread_query {
 	const char *syscall;   /* only segments that may hold this syscall (or proc `what`) */
 	int64_t since_ms, until_ms; /* 0: unbounded; else segments overlapping [since, until] */
 	int64_t seq_min;       /* > 0: only segments whose seq_last >= seq_min */
-	bool ordered;          /* segments by (seq_first); else in the store's order */
+	bool ordered;          /* segments by (seq_first) and each one's documents by seq; else
+				* both in the store's order */
 };
 
 struct segread_ops {

@@ -52,15 +52,12 @@ struct open_seg {
 	int64_t first_ms; /* when its oldest document came in */
 };
 
-/* The raw streams: documents of these collections are stored in segments, never alone. */
-static const char *const streams[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT,
-				       SCHEMA_CONTAINER_FACTS };
-#define NSTREAMS (sizeof(streams) / sizeof(streams[0]))
 
-/* A set of open segments, one per stream: the writer thread's, and the overflow set that
+/* A set of open segments, one per raw stream (seg_streams: their documents are stored in
+ * segments, never alone): the writer thread's, and the overflow set that
  * writer_submit() fills when the queue is full (under overflow_lock). */
 struct seg_set {
-	struct open_seg s[NSTREAMS];
+	struct open_seg s[SEG_NSTREAMS];
 	void *zctx;
 };
 
@@ -482,13 +479,6 @@ static struct batch *batch_for(struct writer *w, const char *coll)
 /* Segments per insert call: a few MiB, so that one slow insert does not hold many. */
 #define SEG_BATCH 8
 
-static int stream_index(const char *coll)
-{
-	for (size_t i = 0; i < NSTREAMS; i++)
-		if (coll == streams[i] || strcmp(coll, streams[i]) == 0)
-			return (int)i;
-	return -1;
-}
 
 /* Where a sealed segment goes: the writer thread's batch, or (overflow, writer_free) the
  * spool. Both take the document. */
@@ -518,7 +508,7 @@ static void seal(struct writer *w, struct seg_set *set, size_t i,
 		atomic_fetch_add(&w->seal_errors, 1);
 		atomic_fetch_add(&w->dropped, n);
 		log_err("segment: cannot seal %zu documents of %s: %s — DROPPED (%" PRIu64
-			" dropped so far)", n, streams[i], strerror(-r), atomic_load(&w->dropped));
+			" dropped so far)", n, seg_streams[i], strerror(-r), atomic_load(&w->dropped));
 		seg_builder_free(o->b); /* a fresh builder, not the same failure again */
 		o->b = NULL;
 		return;
@@ -538,15 +528,15 @@ static void seg_put(struct writer *w, struct seg_set *set, size_t i, bson_t *doc
 
 	/* the segment of one document this large would pass the store's 16 MiB */
 	if (doc->len > STORE_MAX_DOC_BYTES - (64u << 10)) {
-		set_aside(w, streams[i], &doc, 1, "over 16 MiB");
+		set_aside(w, seg_streams[i], &doc, 1, "over 16 MiB");
 		bson_destroy(doc);
 		return;
 	}
 	if (o->b && seg_builder_count(o->b) > 0 && seg_builder_bytes(o->b) + doc->len > SEG_RAW_MAX)
 		seal(w, set, i, out);
-	if (!o->b && (r = seg_builder_new(streams[i], &o->b)) < 0) {
+	if (!o->b && (r = seg_builder_new(seg_streams[i], &o->b)) < 0) {
 		atomic_fetch_add(&w->dropped, 1);
-		log_err("segment: no memory for a segment of %s — a document DROPPED", streams[i]);
+		log_err("segment: no memory for a segment of %s — a document DROPPED", seg_streams[i]);
 		bson_destroy(doc);
 		return;
 	}
@@ -560,7 +550,7 @@ static void seg_put(struct writer *w, struct seg_set *set, size_t i, bson_t *doc
 		atomic_fetch_add(&w->dropped, 1);
 		if (ratelimit_ok(&w->rl_drop, &suppressed))
 			log_err("segment: a document of %s cannot go into a segment (%s) — DROPPED "
-				"(%" PRIu64 " dropped so far)", streams[i], strerror(-r),
+				"(%" PRIu64 " dropped so far)", seg_streams[i], strerror(-r),
 				atomic_load(&w->dropped));
 		return;
 	}
@@ -574,7 +564,7 @@ static void seal_due(struct writer *w, struct seg_set *set, bool all,
 {
 	int64_t now = now_ms();
 
-	for (size_t i = 0; i < NSTREAMS; i++) {
+	for (size_t i = 0; i < SEG_NSTREAMS; i++) {
 		struct open_seg *o = &set->s[i];
 
 		if (o->b && seg_builder_count(o->b) > 0 &&
@@ -592,14 +582,14 @@ static void overflow_seal_due(struct writer *w, bool all)
 
 static void seg_set_release(struct seg_set *set)
 {
-	for (size_t i = 0; i < NSTREAMS; i++)
+	for (size_t i = 0; i < SEG_NSTREAMS; i++)
 		seg_builder_free(set->s[i].b);
 	seg_cctx_free(set->zctx);
 }
 
 static void add_item(struct writer *w, struct queue_item *it)
 {
-	int si = stream_index(it->collection);
+	int si = seg_stream_index(it->collection);
 	struct batch *b;
 
 	if (si >= 0) {
@@ -789,7 +779,7 @@ static unsigned pop_wait(struct writer *w)
 	for (size_t i = 0; i < w->nbatches; i++)
 		if (w->batches[i].n > 0)
 			wait = MIN(wait, w->batches[i].first_ms + (int64_t)w->batch_age_ms - now);
-	for (size_t i = 0; i < NSTREAMS; i++)
+	for (size_t i = 0; i < SEG_NSTREAMS; i++)
 		if (w->segs.s[i].b && seg_builder_count(w->segs.s[i].b) > 0)
 			wait = MIN(wait, w->segs.s[i].first_ms + (int64_t)w->seg_ms - now);
 	if (!w->db_up && !w->giving_up)
@@ -846,8 +836,8 @@ static void *writer_thread(void *arg)
 			struct queue_item one;
 
 			n = queue_pop_batch(w->q, &one, 1, POP_WAIT_MAX_MS);
-			if (n == 1 && stream_index(one.collection) >= 0) {
-				seg_put(w, &w->segs, (size_t)stream_index(one.collection), one.doc,
+			if (n == 1 && seg_stream_index(one.collection) >= 0) {
+				seg_put(w, &w->segs, (size_t)seg_stream_index(one.collection), one.doc,
 					to_spool);
 			} else if (n == 1) {
 				spool_docs(w, one.collection, &one.doc, 1);
@@ -1007,7 +997,7 @@ int writer_submit(struct writer *w, const char *collection, bson_t *doc)
 	r = queue_push(w->q, collection, doc);
 	if (r == 0)
 		return 0;
-	if ((si = stream_index(collection)) >= 0) {
+	if ((si = seg_stream_index(collection)) >= 0) {
 		/* the writer is behind: into the overflow segments, which go to the spool */
 		uint64_t before = atomic_load(&w->dropped);
 
@@ -1075,7 +1065,7 @@ void writer_free(struct writer *w)
 		/* never started: what was queued goes to the spool, not to /dev/null */
 		queue_close(w->q);
 		while (w->sp && queue_pop_batch(w->q, &it, 1, 0) == 1) {
-			int si = stream_index(it.collection);
+			int si = seg_stream_index(it.collection);
 
 			if (si >= 0) {
 				seg_put(w, &w->segs, (size_t)si, it.doc, to_spool);

@@ -20,9 +20,6 @@
 #define EXPORT_BATCH 1000
 #define CONVERT_SEG_BATCH 8
 
-static const char *const streams[] = { SCHEMA_EVENTS, SCHEMA_PROC_EVENTS, SCHEMA_SNAPSHOT,
-				       SCHEMA_CONTAINER_FACTS };
-#define NSTREAMS (sizeof(streams) / sizeof(streams[0]))
 
 struct batch {
 	const char *coll;
@@ -267,8 +264,8 @@ static int convert_one(struct qctx *ctx, const bson_oid_t *sid, bool *ret_done)
 	*ret_done = false;
 	bson_oid_to_string(sid, hex);
 	r = has_any(ctx, SCHEMA_SEGMENTS, sid, &segs);
-	for (size_t i = 0; r == 0 && i < NSTREAMS && !old; i++)
-		r = has_any(ctx, streams[i], sid, &old);
+	for (size_t i = 0; r == 0 && i < SEG_NSTREAMS && !old; i++)
+		r = has_any(ctx, seg_streams[i], sid, &old);
 	if (r < 0 || !old)
 		goto out;
 	if (segs) {
@@ -281,10 +278,10 @@ static int convert_one(struct qctx *ctx, const bson_oid_t *sid, bool *ret_done)
 	if ((r = chain_new(sid, hex, &c.chain)) < 0 || !c.zctx)
 		goto out;
 	BSON_APPEND_OID(&filter, SCHEMA_F_SESSION, sid);
-	for (size_t i = 0; i < NSTREAMS && r == 0; i++) {
-		if ((r = seg_builder_new(streams[i], &c.b)) < 0)
+	for (size_t i = 0; i < SEG_NSTREAMS && r == 0; i++) {
+		if ((r = seg_builder_new(seg_streams[i], &c.b)) < 0)
 			break;
-		r = q_each_server(ctx, streams[i], &filter, NULL, NULL, conv_doc, &c);
+		r = q_each_server(ctx, seg_streams[i], &filter, NULL, NULL, conv_doc, &c);
 		if (r == 0)
 			r = conv_seal(&c);
 		seg_builder_free(c.b);
@@ -310,8 +307,8 @@ static int convert_one(struct qctx *ctx, const bson_oid_t *sid, bool *ret_done)
 	}
 	/* --all drops the old collections at the end instead: one DROP each */
 	if (!ctx->args->keep_old && !ctx->args->all) {
-		for (size_t i = 0; i < NSTREAMS && r == 0; i++)
-			r = delete_session(ctx, streams[i], sid);
+		for (size_t i = 0; i < SEG_NSTREAMS && r == 0; i++)
+			r = delete_session(ctx, seg_streams[i], sid);
 		if (r == 0)
 			r = delete_session(ctx, SCHEMA_CHAIN, sid);
 		if (r < 0)

@@ -33,14 +33,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int stream_code(const char *s)
-{
-	return !strcmp(s, SCHEMA_EVENTS)	? SEGWALK_EVENTS
-	       : !strcmp(s, SCHEMA_PROC_EVENTS) ? SEGWALK_PROC_EVENTS
-	       : !strcmp(s, SCHEMA_SNAPSHOT)	? SEGWALK_SNAPSHOT
-						: SEGWALK_OTHER;
-}
-
 /* The segment of link n: 1 and a copy in *ret (bson_destroy it), 0 when absent, negative
  * with ctx->err set. */
 static int find_link(struct segwalk *w, int64_t n, bson_t *ret)
@@ -75,26 +67,14 @@ static int64_t seq_last_of(const bson_t *seg)
 	return seg_header_read(seg, &h, NULL, 0) == 0 ? h.seq_last : 0;
 }
 
-struct one {
-	int64_t seq;
-	bson_t doc; /* static, over the decoded bytes */
-};
-
-static int cmp_one(const void *a, const void *b)
-{
-	const struct one *x = a, *y = b;
-
-	return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 /* Decode seg and hand its documents on in seq order; returns how many. */
 static int hand_on(struct segwalk *w, const bson_t *seg,
 		   void (*fn)(void *data, int stream, const bson_t *doc), void *data)
 {
 	struct seg_header h;
-	struct one *v = NULL;
+	struct seg_doc *v = NULL;
 	uint8_t *raw = NULL;
-	size_t n = 0, pos = 0;
+	size_t n = 0;
 	char why[160];
 	int code;
 
@@ -103,22 +83,19 @@ static int hand_on(struct segwalk *w, const bson_t *seg,
 		fprintf(stderr, "lineage-query: a segment does not decode (%s): skipped\n", why);
 		return 0;
 	}
-	code = stream_code(h.stream);
-	v = calloc((size_t)h.n + 1, sizeof(*v));
-	if (!v) {
+	code = seg_stream_index(h.stream);
+	if (code < 0)
+		code = SEGWALK_OTHER;
+	if (seg_docs_by_seq(raw, (size_t)h.raw_bytes, &v, &n) < 0) {
 		free(raw);
 		return -ENOMEM;
 	}
-	while (n < (size_t)h.n && seg_next(raw, (size_t)h.raw_bytes, &pos, &v[n].doc) == 1) {
-		bson_iter_t it;
-
-		v[n].seq = bson_iter_init_find(&it, &v[n].doc, SCHEMA_F_SEQ) ?
-				   bson_iter_as_int64(&it) : 0;
-		n++;
-	}
-	qsort(v, n, sizeof(*v), cmp_one);
 	for (size_t i = 0; i < n; i++) {
-		fn(data, code, &v[i].doc);
+		bson_t d;
+
+		if (!bson_init_static(&d, v[i].data, v[i].len))
+			continue;
+		fn(data, code, &d);
 		if (v[i].seq >= w->next_seq)
 			w->next_seq = v[i].seq + 1;
 	}

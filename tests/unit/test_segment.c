@@ -100,6 +100,25 @@ static void test_roundtrip(void **state)
 		assert_memory_equal(bson_get_data(&d), bson_get_data(docs[i]), d.len);
 	}
 	assert_int_equal(i, 600);
+	/* in seq order, each entry the bytes of the document with that seq */
+	{
+		struct seg_doc *v;
+		size_t n;
+
+		assert_int_equal(seg_docs_by_seq(raw, (size_t)h.raw_bytes, &v, &n), 0);
+		assert_int_equal(n, 600);
+		for (i = 0; i < n; i++) {
+			bson_t x;
+			bson_iter_t it;
+
+			assert_true(bson_init_static(&x, v[i].data, v[i].len));
+			assert_true(bson_iter_init_find(&it, &x, SCHEMA_F_SEQ));
+			assert_int_equal(bson_iter_as_int64(&it), v[i].seq);
+			if (i)
+				assert_true(v[i - 1].seq < v[i].seq);
+		}
+		free(v);
+	}
 	free(raw);
 	for (i = 0; i < 600; i++)
 		bson_destroy(docs[i]);
