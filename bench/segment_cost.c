@@ -21,6 +21,7 @@
 #include <zstd.h>
 #include "doc_common.h"
 #include "event_doc.h"
+#include "grow.h"
 #include "schema.h"
 
 struct sink {
@@ -39,6 +40,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void keep(struct sink *s, bson_t *d)
+{
+	if (grow_room((void **)&s->docs, sizeof(*s->docs), s->n, &s->cap) < 0)
+		exit(1);
+	s->docs[s->n++] = d;
+}
+
 static void on_event(void *opaque, const struct audit_event *ev)
 {
 	struct sink *s = opaque;
@@ -49,13 +57,7 @@ static void on_event(void *opaque, const struct audit_event *ev)
 		bson_destroy(d);
 		return;
 	}
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 4096;
-		s->docs = realloc(s->docs, s->cap * sizeof(*s->docs));
-		if (!s->docs)
-			exit(1);
-	}
-	s->docs[s->n++] = d;
+	keep(s, d);
 }
 
 /* Feed every line of the log through a fresh assembler; the documents land in s. */
@@ -107,13 +109,7 @@ static void read_bson(const char *path, struct sink *s)
 			break;
 		}
 		free(buf);
-		if (s->n == s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 4096;
-			s->docs = realloc(s->docs, s->cap * sizeof(*s->docs));
-			if (!s->docs)
-				exit(1);
-		}
-		s->docs[s->n++] = d;
+		keep(s, d);
 	}
 	fclose(f);
 }
