@@ -859,7 +859,7 @@ static void session_info(struct listener *l, const struct utsname *un, const cha
 
 		/* issue 26: the proc connector filtered in the kernel (6.6+), or every type */
 		pc_get_stats(l->pc, &ps);
-		BSON_APPEND_UTF8(info, "proc_filter", ps.kernel_mask ? "kernel: fork,exec,exit,comm"
+		BSON_APPEND_UTF8(info, "proc_filter", ps.kernel_mask ? "kernel: fork,exec,exit,comm,uid"
 								     : "none: kernel before 6.6, every type");
 	}
 	/* what an event without arch/tty/key had (event_doc.h: not repeated per event) */

@@ -64,7 +64,7 @@ static const struct opt_def defs[] = {
 	CLEAR("no-write", audit_write, "leave write(2) out of the audit rules"),
 	SET("no-proc", no_proc, "do not read the proc connector"),
 	SET("no-proc-filter", no_proc_filter, "take every proc connector event type, not only fork,\n"
-	    "exec, exit and comm filtered in the kernel (6.6+; for measuring)"),
+	    "exec, exit, comm and uid filtered in the kernel (6.6+; for\nmeasuring)"),
 	NUM("backlog-limit", backlog_limit, false, "N", "kernel audit queue length (default 8192)"),
 	NUM("backlog-wait", backlog_wait, false, "J",
 	    "jiffies an audited task may block when the queue is full\n(default 60; 0 = never "

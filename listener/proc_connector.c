@@ -49,6 +49,7 @@ struct pc_proc_input {
 };
 #define PC_EV_FORK 0x00000001u
 #define PC_EV_EXEC 0x00000002u
+#define PC_EV_UID 0x00000004u
 #define PC_EV_COMM 0x00000200u
 #define PC_EV_EXIT 0x80000000u
 
@@ -117,10 +118,11 @@ int pc_open_ex(int rcvbuf_bytes, bool all_types, struct pc **ret)
 		r = -errno;
 		goto out_close;
 	}
-	/* only what lineage stores and the filter reads: uid/gid/sid/ptrace/coredump messages
-	 * (a container start sends them by the handful) are not even made */
+	/* only what lineage stores and reads: fork, exec, exit, comm (the filter) and uid (the
+	 * scope follows a process's uid through it: --uid, --exclude-uid); gid/sid/ptrace/
+	 * coredump messages (a container start sends them by the handful) are not even made */
 	if (!all_types && kernel_filters())
-		pc->mask = PC_EV_FORK | PC_EV_EXEC | PC_EV_EXIT | PC_EV_COMM;
+		pc->mask = PC_EV_FORK | PC_EV_EXEC | PC_EV_EXIT | PC_EV_COMM | PC_EV_UID;
 	pc->st.kernel_mask = pc->mask;
 	r = send_op(pc, PROC_CN_MCAST_LISTEN);
 	if (r < 0)

@@ -25,14 +25,14 @@ struct pc_stats {
 	uint64_t acks;       /* LISTEN/IGNORE acks */
 	int rcvbuf;          /* SO_RCVBUF actually granted (the kernel doubles the request) */
 	uint32_t kernel_mask; /* event types the kernel filters to (Linux 6.6+: fork, exec, exit,
-			       * comm); 0: every type (an older kernel) */
+			       * comm, uid); 0: every type (an older kernel) */
 };
 
 struct pc;
 
 /* Open, enlarge the receive buffer to rcvbuf_bytes (<= 0: PC_DEFAULT_RCVBUF; SO_RCVBUFFORCE,
  * else SO_RCVBUF), bind to CN_IDX_PROC and send PROC_CN_MCAST_LISTEN: on Linux 6.6+ with an
- * event mask (fork, exec, exit, comm: issue 26), so the kernel sends nothing else; on older
+ * event mask (fork, exec, exit, comm, uid: issue 26), so the kernel sends nothing else; on older
  * kernels the plain listen (every type). 0 or -errno; on success
  * *ret is owned by the caller: pc_free(). */
 int pc_open(int rcvbuf_bytes, struct pc **ret);
