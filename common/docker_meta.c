@@ -709,8 +709,8 @@ int docker_meta_overlay_dirs(const char *docker_root, const char *id, char **ret
 		tl = r == 0 ? readlink(link, target, sizeof(target) - 1) : -1;
 		free(link);
 		if (r == 0 && tl < 0)
-			r = -errno;
-		if (r < 0)
+			r = errno ? -errno : -EIO;
+		if (r < 0 || tl < 0)
 			break;
 		target[tl] = '\0';
 		if (strncmp(target, "../", 3) || tl < 9 || strcmp(target + tl - 5, "/diff") ||

@@ -119,11 +119,11 @@ static void test_indexes(void **state)
 	assert_int_equal(store_create_indexes(st, err, sizeof(err)), 0);
 	/* twice: creating an existing index is not an error */
 	assert_int_equal(store_create_indexes(st, err, sizeof(err)), 0);
-	assert_int_equal(store_index_exists(st, "events", "session_pid_ts", &exists, err, sizeof(err)), 0);
+	assert_int_equal(store_index_exists(st, "segments", "session_stream_seq", &exists, err, sizeof(err)), 0);
 	assert_true(exists);
-	assert_int_equal(store_index_exists(st, "events", "session_syscall", &exists, err, sizeof(err)), 0);
+	assert_int_equal(store_index_exists(st, "segments", "session_syscalls", &exists, err, sizeof(err)), 0);
 	assert_true(exists);
-	assert_int_equal(store_index_exists(st, "events", "no_such_index", &exists, err, sizeof(err)), 0);
+	assert_int_equal(store_index_exists(st, "segments", "no_such_index", &exists, err, sizeof(err)), 0);
 	assert_false(exists);
 	/* the filter's per-session output collections */
 	assert_int_equal(store_create_output_indexes(st, "processes", "processes.test.1", err, sizeof(err)), 0);
