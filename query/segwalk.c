@@ -33,8 +33,9 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The segment of link n: 1 and a copy in *ret (bson_destroy it), 0 when absent, negative
- * with ctx->err set. */
+/* The segment of link n: 1 and a copy in *ret, 0 when absent, negative with ctx->err set.
+ * *ret is an initialised bson_t the caller owns and destroys; a hit replaces what it held
+ * (bson_copy_to writes over its destination, so the old buffer is freed first). */
 static int find_link(struct segwalk *w, int64_t n, bson_t *ret)
 {
 	struct store_cursor *cur = NULL;
@@ -49,8 +50,10 @@ static int find_link(struct segwalk *w, int64_t n, bson_t *ret)
 	r = store_find(w->ctx->st, SCHEMA_SEGMENTS, &q, &opts, &cur, err, sizeof(err));
 	if (r == 0) {
 		r = store_cursor_next(cur, &doc, err, sizeof(err));
-		if (r == 1)
+		if (r == 1) {
+			bson_destroy(ret);
 			bson_copy_to(doc, ret);
+		}
 	}
 	if (r < 0)
 		q_store_error(w->ctx, r, SCHEMA_SEGMENTS, err);
@@ -140,7 +143,6 @@ int segwalk_new(struct qctx *ctx, volatile sig_atomic_t *stop, struct segwalk **
 		}
 		if (r < 0)
 			goto fail;
-		bson_reinit(&seg);
 		if (find_link(w, lo, &seg) == 1)
 			*ret_last = seq_last_of(&seg);
 		w->next_link = lo + 1;
@@ -259,7 +261,6 @@ int segwalk_drain(struct segwalk *w, void (*fn)(void *data, int stream, const bs
 		if (r < 0)
 			break;
 		total += r;
-		bson_reinit(&seg);
 	}
 	bson_destroy(&seg);
 	return r < 0 ? r : total;
